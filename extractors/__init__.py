@@ -1,0 +1,81 @@
+"""Extractors: pure functions from an RGB image array to design tokens.
+
+Each module exposes ``extract(image, ctx) -> dict`` returning token groups keyed by their
+top-level DTCG group (``{"color": {...}}``). Extractors never import nats or aiohttp.
+
+The catalog below names every extractor with its tier and weight; the function itself is
+imported lazily (``target``) so the gateway can know the catalog without loading OpenCV or
+models. Plugins (tests, third parties) add entries with ``register``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractContext:
+    """What an extractor may know besides the pixels."""
+
+    request_id: str = ""
+    #: device pixel ratio if the client told us; extractors may also detect it
+    scale: float | None = None
+    #: "png", "jpeg" or "webp": lossy sources get noise-tolerant treatment
+    source_format: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+ExtractFn = Callable[[np.ndarray, ExtractContext], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractorSpec:
+    name: str
+    #: "package.module:function"
+    target: str
+    #: 1 = fast CV (cv_complete), 2+ = model / AI (ai_complete)
+    tier: int = 1
+    #: share of the final document this extractor contributes, for progress bars
+    weight: float = 1.0
+    description: str = ""
+
+    def load(self) -> ExtractFn:
+        module_name, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module_name), attr or "extract")
+
+
+CATALOG: dict[str, ExtractorSpec] = {}
+
+
+def register(spec: ExtractorSpec) -> ExtractorSpec:
+    """Add an extractor to the catalog (idempotent for an identical spec)."""
+    existing = CATALOG.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ValueError(f"extractor {spec.name!r} is already registered as {existing}")
+    CATALOG[spec.name] = spec
+    return spec
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import modules whose import registers extra extractors."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+def default_extractors() -> list[str]:
+    """Names in manifest order: by tier, then registration order."""
+    return [s.name for s in sorted(CATALOG.values(), key=lambda s: s.tier)]
+
+
+register(ExtractorSpec(
+    name="color",
+    target="stylestream.extractors.color:extract",
+    tier=1,
+    weight=1.0,
+    description="palette: distinct colours with pixel share, DTCG colour tokens",
+))

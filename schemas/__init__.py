@@ -1,0 +1,23 @@
+"""Every message on the wire, defined once (msgspec Structs)."""
+
+from .bus import (
+    WIRE_VERSION,
+    ErrorInfo,
+    ExtractorResult,
+    ImageEvent,
+    decode_event,
+    decode_result,
+    encode_event,
+    encode_result,
+    images_subject,
+    results_subject,
+)
+from .stream import STAGES, Metadata, StreamMessage, decode_message, deep_merge, encode_message
+from .tokens import EXTENSION_KEY, ColorToken, ColorValue, Evidence
+
+__all__ = [
+    "WIRE_VERSION", "ErrorInfo", "ExtractorResult", "ImageEvent", "decode_event",
+    "decode_result", "encode_event", "encode_result", "images_subject", "results_subject",
+    "STAGES", "Metadata", "StreamMessage", "decode_message", "deep_merge", "encode_message",
+    "EXTENSION_KEY", "ColorToken", "ColorValue", "Evidence",
+]

@@ -1,0 +1,124 @@
+"""All configuration in one place: ``DEFAULT_*`` constants, read from the environment once.
+
+``Settings.from_env()`` is called by the CLI at start-up (never at import time) and the
+resulting object is passed down explicitly. ``stylestream --help`` prints ``ENV_HELP``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+# --- edge -------------------------------------------------------------------------------
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_MAX_IMAGE_BYTES = 8 * 1024 * 1024          # largest upload accepted
+DEFAULT_MAX_IMAGE_PIXELS = 8000 * 8000             # larger images are refused at the edge
+DEFAULT_MAX_INFLIGHT = 64                          # concurrent requests per gateway
+DEFAULT_REQUEST_TIMEOUT_S = 30.0                   # deadline for every extractor of a request
+DEFAULT_IMAGE_WAIT_S = 30.0                        # how long a WS client may take to send the image
+DEFAULT_ATOMIC_STREAMING = True                    # ATOMIC_STREAMING_ENABLED
+
+# --- bus ----------------------------------------------------------------------------------
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_MAX_PAYLOAD = 12 * 1024 * 1024             # server max_payload: 8 MB image + envelope
+IMAGES_STREAM = "STYLE_IMAGES"
+RESULTS_STREAM = "STYLE_RESULTS"
+IMAGES_SUBJECT_PREFIX = "style.images"             # style.images.<request_id>
+RESULTS_SUBJECT_PREFIX = "style.results"           # style.results.<request_id>.<extractor>
+CONSUMER_PREFIX = "ex-"                            # durable consumer per extractor: ex-<name>
+DEFAULT_IMAGES_MAX_AGE_S = 15 * 60.0
+DEFAULT_IMAGES_MAX_BYTES = 2 * 1024**3
+DEFAULT_RESULTS_MAX_AGE_S = 24 * 3600.0
+DEFAULT_RESULTS_MAX_BYTES = 1024**3
+DEFAULT_ACK_WAIT_S = 30.0
+DEFAULT_MAX_DELIVER = 5
+
+# --- workers ------------------------------------------------------------------------------
+DEFAULT_WORKER_CONCURRENCY = 1                     # messages in flight per worker process
+DEFAULT_FETCH_WAIT_S = 2.0                         # long-poll of an idle worker
+DEFAULT_NAK_DELAY_S = 1.0                          # retry delay after a failed publish
+DEFAULT_LIVENESS_INTERVAL_S = 1.0                  # gateway's consumer liveness poll
+
+
+def _env_bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on"}:
+        return True
+    if v in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    nats_url: str = DEFAULT_NATS_URL
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    max_inflight: int = DEFAULT_MAX_INFLIGHT
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    image_wait_s: float = DEFAULT_IMAGE_WAIT_S
+    atomic_streaming: bool = DEFAULT_ATOMIC_STREAMING
+    worker_concurrency: int = DEFAULT_WORKER_CONCURRENCY
+    ack_wait_s: float = DEFAULT_ACK_WAIT_S
+    max_deliver: int = DEFAULT_MAX_DELIVER
+    images_max_age_s: float = DEFAULT_IMAGES_MAX_AGE_S
+    images_max_bytes: int = DEFAULT_IMAGES_MAX_BYTES
+    results_max_age_s: float = DEFAULT_RESULTS_MAX_AGE_S
+    results_max_bytes: int = DEFAULT_RESULTS_MAX_BYTES
+    fetch_wait_s: float = DEFAULT_FETCH_WAIT_S
+    liveness_interval_s: float = DEFAULT_LIVENESS_INTERVAL_S
+    #: extra modules whose import registers extractors (tests, third-party plugins)
+    plugins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for env_name, (field, parse) in _ENV.items():
+            if env_name in env and env[env_name] != "":
+                try:
+                    values[field] = parse(env[env_name])
+                except ValueError as exc:
+                    raise ValueError(f"{env_name}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _plugins(value: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+_ENV: dict[str, tuple[str, object]] = {
+    "NATS_URL": ("nats_url", str),
+    "STYLESTREAM_HOST": ("host", str),
+    "STYLESTREAM_PORT": ("port", int),
+    "STYLESTREAM_MAX_IMAGE_BYTES": ("max_image_bytes", int),
+    "STYLESTREAM_MAX_IMAGE_PIXELS": ("max_image_pixels", int),
+    "STYLESTREAM_MAX_INFLIGHT": ("max_inflight", int),
+    "STYLESTREAM_REQUEST_TIMEOUT_S": ("request_timeout_s", float),
+    "ATOMIC_STREAMING_ENABLED": ("atomic_streaming", _env_bool),
+    "STYLESTREAM_WORKER_CONCURRENCY": ("worker_concurrency", int),
+    "STYLESTREAM_ACK_WAIT_S": ("ack_wait_s", float),
+    "STYLESTREAM_PLUGINS": ("plugins", _plugins),
+}
+
+ENV_HELP = """environment (read once at start-up):
+  NATS_URL                         bus URL for gateway/worker (default %s)
+  STYLESTREAM_HOST / _PORT         gateway bind address (default %s:%d)
+  STYLESTREAM_MAX_IMAGE_BYTES      largest upload (default %d)
+  STYLESTREAM_MAX_IMAGE_PIXELS     largest image in pixels (default %d)
+  STYLESTREAM_MAX_INFLIGHT         requests in flight per gateway (default %d)
+  STYLESTREAM_REQUEST_TIMEOUT_S    per-request deadline for all extractors (default %g)
+  ATOMIC_STREAMING_ENABLED         true: atomic mode by default; false: tier mode (default true)
+  STYLESTREAM_WORKER_CONCURRENCY   messages in flight per worker process (default %d)
+  STYLESTREAM_ACK_WAIT_S           JetStream AckWait for extractor consumers (default %g)
+  STYLESTREAM_PLUGINS              comma-separated modules that register extra extractors
+""" % (
+    DEFAULT_NATS_URL, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_IMAGE_BYTES,
+    DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_INFLIGHT, DEFAULT_REQUEST_TIMEOUT_S,
+    DEFAULT_WORKER_CONCURRENCY, DEFAULT_ACK_WAIT_S,
+)
