@@ -74,11 +74,22 @@ def decode_message(data: bytes | str) -> StreamMessage:
 
 
 def deep_merge(into: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``update`` into ``into`` in place, recursing into nested dicts; returns ``into``."""
+    """Merge ``update`` into ``into`` in place, recursing into nested dicts; returns ``into``.
+
+    Values are copied in, never aliased, so later merges cannot change ``update``.
+    """
     for key, value in update.items():
         current = into.get(key)
         if isinstance(current, dict) and isinstance(value, dict):
             deep_merge(current, value)
         else:
-            into[key] = value
+            into[key] = _clone(value)
     return into
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    return value

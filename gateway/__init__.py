@@ -1,0 +1,1 @@
+"""The aiohttp edge (WebSocket, NDJSON, metrics, demo page) and the Python client."""

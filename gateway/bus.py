@@ -1,0 +1,130 @@
+"""The gateway's side of the bus: connection, topology, consumer liveness, request I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from stylestream.config import (
+    IMAGES_STREAM,
+    IMAGES_SUBJECT_PREFIX,
+    RESULTS_STREAM,
+    RESULTS_SUBJECT_PREFIX,
+    Settings,
+)
+from stylestream.errors import BusUnavailable
+from stylestream.schemas import ImageEvent, encode_event, images_subject, results_subject
+from stylestream.services.topology import consumer_name, ensure_topology
+
+log = logging.getLogger("stylestream.gateway.bus")
+
+#: a consumer counts as live if a worker pulled or held work this recently
+LIVENESS_GRACE_S = 10.0
+
+
+class GatewayBus:
+    def __init__(self, nc: NATS, js: JetStreamContext, settings: Settings,
+                 extractors: Iterable[str]) -> None:
+        self.nc = nc
+        self.js = js
+        self.settings = settings
+        self.extractors = list(extractors)
+        self._last_live: dict[str, float] = {}
+        self._all_live = asyncio.Event()
+        self.streams_ok = False
+
+    @classmethod
+    async def connect(cls, settings: Settings, extractors: Iterable[str]) -> "GatewayBus":
+        nc = await nats.connect(
+            settings.nats_url, name="stylestream-gateway",
+            max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+        )
+        js = nc.jetstream()
+        bus = cls(nc, js, settings, extractors)
+        await ensure_topology(js, bus.extractors, settings)
+        bus.streams_ok = True
+        return bus
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.drain()
+
+    # --- liveness -----------------------------------------------------------------------
+    def is_live(self, extractor: str) -> bool:
+        seen = self._last_live.get(extractor)
+        return seen is not None and time.monotonic() - seen < LIVENESS_GRACE_S
+
+    def liveness(self) -> dict[str, bool]:
+        return {name: self.is_live(name) for name in self.extractors}
+
+    async def wait_all_live(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._all_live.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def poll_liveness(self) -> None:
+        """One pass: a consumer is live when a worker waits on it or holds a message."""
+        for name in self.extractors:
+            try:
+                info = await self.js.consumer_info(IMAGES_STREAM, consumer_name(name), timeout=2)
+            except NotFoundError:
+                continue
+            except (NatsError, TimeoutError) as exc:
+                log.debug("consumer_info %s: %s", name, exc)
+                continue
+            if (info.num_waiting or 0) > 0 or (info.num_ack_pending or 0) > 0:
+                self._last_live[name] = time.monotonic()
+        if all(self.liveness().values()):
+            self._all_live.set()
+        else:
+            self._all_live.clear()
+
+    async def liveness_loop(self) -> None:
+        while True:
+            await self.poll_liveness()
+            await asyncio.sleep(self.settings.liveness_interval_s)  # periodic poll, not a wait
+
+    async def streams_exist(self) -> bool:
+        try:
+            await self.js.stream_info(IMAGES_STREAM)
+            await self.js.stream_info(RESULTS_STREAM)
+        except (NatsError, TimeoutError):
+            return False
+        return True
+
+    # --- request I/O ----------------------------------------------------------------------
+    async def subscribe_results(self, request_id: str) -> tuple[Subscription, asyncio.Queue[Msg]]:
+        """Subscribe to ``style.results.<id>.>`` and make sure the server has seen it."""
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def on_result(msg: Msg) -> None:
+            queue.put_nowait(msg)
+
+        sub = await self.nc.subscribe(
+            results_subject(RESULTS_SUBJECT_PREFIX, request_id), cb=on_result
+        )
+        await self.nc.flush()
+        return sub, queue
+
+    async def publish_event(self, event: ImageEvent, dedupe_key: str) -> None:
+        try:
+            await self.js.publish(
+                images_subject(IMAGES_SUBJECT_PREFIX, event.request_id),
+                encode_event(event),
+                timeout=5.0,
+                headers={"Nats-Msg-Id": dedupe_key},
+            )
+        except (NatsError, TimeoutError) as exc:
+            raise BusUnavailable(f"could not publish image event: {exc}") from None

@@ -1,0 +1,1 @@
+"""NATS workers that run extractors, the bus topology, and the process supervisor."""

@@ -1,0 +1,215 @@
+"""The extractor worker: pull image events for one or more extractors, publish results.
+
+One ``ExtractorWorker`` per extractor binds to the durable consumer ``ex-<name>``; several
+processes (replicas) bound to the same consumer split the work. Extractor code runs in a
+thread pool so the event loop keeps acking, heart-beating and fetching.
+
+Ordering of side effects per message: run -> publish result (JetStream, persisted) -> ack.
+A crash between publish and ack redelivers; the gateway ignores the duplicate result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+
+from stylestream.config import IMAGES_STREAM, RESULTS_SUBJECT_PREFIX, Settings
+from stylestream.errors import BadMessage, ExtractorError, PublishFailed, StylestreamError
+from stylestream.extractors import CATALOG, ExtractContext, ExtractorSpec, ExtractFn
+from stylestream.extractors.image import decode
+from stylestream.schemas import (
+    ErrorInfo,
+    ExtractorResult,
+    ImageEvent,
+    decode_event,
+    encode_result,
+    results_subject,
+)
+
+from .dispositions import settle
+from .topology import consumer_name, ensure_topology
+
+log = logging.getLogger("stylestream.worker")
+
+PUBLISH_TIMEOUT_S = 5.0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_extractor(fn: ExtractFn, event: ImageEvent, max_pixels: int) -> dict[str, Any]:
+    """Decode the event's image and run one extractor on it (called in a worker thread)."""
+    image = decode(event.image, max_pixels=max_pixels)
+    ctx = ExtractContext(
+        request_id=event.request_id, scale=event.scale, source_format=event.image_format
+    )
+    return fn(image, ctx)
+
+
+class ExtractorWorker:
+    """Serves one extractor from its durable consumer."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        spec: ExtractorSpec,
+        settings: Settings,
+        *,
+        concurrency: int = 1,
+        ident: str | None = None,
+    ) -> None:
+        self.js = js
+        self.spec = spec
+        self.settings = settings
+        self.concurrency = max(1, concurrency)
+        self.ident = ident or worker_id()
+        self._fn: ExtractFn | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix=f"ex-{spec.name}"
+        )
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.processed = 0
+
+    def load(self) -> None:
+        """Import the extractor (and its models) once, before taking work."""
+        self._fn = self.spec.load()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self._fn is None:
+            self.load()
+        sub = await self.js.pull_subscribe_bind(
+            durable=consumer_name(self.spec.name), stream=IMAGES_STREAM
+        )
+        log.info("worker %s serving %s", self.ident, self.spec.name)
+        try:
+            while not stop.is_set():
+                await self._slots.acquire()
+                if stop.is_set():
+                    self._slots.release()
+                    break
+                try:
+                    msgs = await sub.fetch(1, timeout=self.settings.fetch_wait_s)
+                except (NatsTimeoutError, asyncio.TimeoutError):
+                    self._slots.release()
+                    continue
+                except (ConnectionClosedError, NoServersError):
+                    self._slots.release()
+                    break
+                for msg in msgs:
+                    task = asyncio.create_task(self._handle(msg))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+            self._pool.shutdown(wait=True)
+
+    async def _handle(self, msg: Msg) -> None:
+        try:
+            await self._process(msg)
+        finally:
+            self._slots.release()
+
+    async def _process(self, msg: Msg) -> None:
+        try:
+            event = decode_event(msg.data)
+        except msgspec.DecodeError as exc:  # ValidationError is a subclass
+            log.warning("terminating undecodable event on %s: %s", msg.subject, exc)
+            await settle(msg, BadMessage(str(exc)))
+            return
+        if self.spec.name not in event.extractors:
+            await settle(msg)
+            return
+        if event.deadline and time.time() > event.deadline:
+            log.info("skipping expired event %s", event.request_id)
+            await settle(msg)
+            return
+
+        attempt = msg.metadata.num_delivered or 1
+        started = time.perf_counter()
+        error: StylestreamError | None = None
+        tokens: dict[str, Any] = {}
+        try:
+            tokens = await self._run_with_heartbeat(msg, event)
+        except StylestreamError as exc:
+            error = exc
+        except Exception as exc:  # an extractor bug must not take the worker down
+            log.exception("extractor %s failed on %s", self.spec.name, event.request_id)
+            error = ExtractorError(f"{type(exc).__name__}: {exc}")
+        duration_ms = (time.perf_counter() - started) * 1000.0
+
+        result = ExtractorResult(
+            request_id=event.request_id,
+            extractor=self.spec.name,
+            ok=error is None,
+            tokens=tokens,
+            error=None if error is None else ErrorInfo(error.code, error.message),
+            duration_ms=round(duration_ms, 3),
+            worker=self.ident,
+            attempt=attempt,
+        )
+        try:
+            await self.js.publish(
+                results_subject(RESULTS_SUBJECT_PREFIX, event.request_id, self.spec.name),
+                encode_result(result),
+                timeout=PUBLISH_TIMEOUT_S,
+                headers={"Nats-Msg-Id": f"{event.request_id}.{self.spec.name}"},
+            )
+        except (NatsTimeoutError, asyncio.TimeoutError, ConnectionClosedError) as exc:
+            log.warning("result publish failed for %s: %s", event.request_id, exc)
+            await settle(msg, PublishFailed(str(exc)))
+            return
+        self.processed += 1
+        await settle(msg, error)
+
+    async def _run_with_heartbeat(self, msg: Msg, event: ImageEvent) -> dict[str, Any]:
+        assert self._fn is not None
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._pool, run_extractor, self._fn, event, self.settings.max_image_pixels
+        )
+        interval = max(self.settings.ack_wait_s / 3.0, 0.05)
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=interval)
+            if done:
+                return future.result()
+            # Long work (models): tell JetStream we are alive so it is not redelivered.
+            await msg.in_progress()
+
+
+async def run_workers(
+    names: list[str], settings: Settings, *, concurrency: int, stop: asyncio.Event
+) -> None:
+    """Connect, ensure topology, serve the named extractors until ``stop`` is set."""
+    specs = [CATALOG[n] for n in names]
+    nc: NATS = await nats.connect(
+        settings.nats_url, name=f"stylestream-worker-{'+'.join(names)}",
+        max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+    )
+    try:
+        js = nc.jetstream()
+        await ensure_topology(js, names, settings)
+        workers = [ExtractorWorker(js, s, settings, concurrency=concurrency) for s in specs]
+        for w in workers:
+            w.load()
+        await asyncio.gather(*(w.run(stop) for w in workers))
+    finally:
+        await nc.drain()
