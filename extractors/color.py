@@ -1,0 +1,478 @@
+"""Colour palette of a UI screenshot as DTCG colour tokens.
+
+What it measures
+    The distinct flat colours a screenshot shows (backgrounds, surfaces, borders, accents,
+    the solid cores of large text) and, for each, its *pixel share*: the fraction of the
+    measured pixels whose colour lies within the merge radius of the token's colour.
+
+How
+    1. Images above ``MAX_PIXELS`` are subsampled by striding (nearest neighbour, so no
+       colour is ever blended into a new one).
+    2. Exact colours are counted (RGB packed into one integer) and converted to OKLab.
+    3. Greedy clustering in OKLab: the most frequent unassigned colour seeds a cluster and
+       takes every unassigned colour within the merge radius. The token's colour is the
+       seed (the mode): exact for lossless sources, within noise for JPEG. The radius
+       adapts to compression noise, measured from the pixels (and ``ctx.source_format``).
+    4. Spatial evidence per cluster from a label image: *core* pixels (all 8 neighbours in
+       the same cluster) and *line* pixels (horizontal or vertical runs of at least
+       ``LINE_MIN`` same-cluster pixels, so 1-px borders count). A line whose pixels are a
+       mix of the colours on either side of it (an anti-aliased or fractional edge) does
+       not count, nor do thin bands that only touch near-identical colours (gradient
+       steps, blurred shadows). Clusters without enough evidence are left out rather
+       than guessed; ``confidence`` grows with the evidence.
+
+Units and limits
+    ``share`` is a fraction of measured pixels (after subsampling); ``pixels`` counts
+    measured pixels; ``boxes`` are ``[x, y, w, h]`` in the input image's pixels. Colours
+    are sRGB, alpha is always 1 (a screenshot has no transparency). Anti-aliased text
+    thinner than ~3 px has no solid core, so small body-text colours are usually not
+    reported. Photos and illustrations are flat only in places; their colours are
+    reported only where they form solid areas. At most ``MAX_TOKENS`` tokens.
+
+Pure and deterministic: no I/O, same input, same output (ties broken by colour value).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from stylestream.extractors import ExtractContext
+from stylestream.schemas.tokens import EXTENSION_KEY, ColorToken, ColorValue, Evidence
+
+#: images larger than this are subsampled by striding before measuring
+MAX_PIXELS = 4_000_000
+#: OKLab merge radius for lossless sources (Tailwind gray-50 vs gray-100 is ~0.018)
+MERGE_LOSSLESS = 0.010
+#: OKLab merge radius for lossy (JPEG, lossy WebP) sources
+MERGE_LOSSY = 0.032
+#: lossy sources: a core pixel differs from its 4 neighbours by at most this many levels
+FLAT_LOSSY = 6
+#: shortest horizontal/vertical same-colour run that counts as a line (1-px borders)
+LINE_MIN = 12
+#: evidence needed to report a colour: solid-core pixels, or pixels on long lines
+MIN_CORE = 20
+MIN_LINE = 36
+#: most seeds the clustering considers, and most tokens reported
+MAX_SEEDS = 512
+MAX_TOKENS = 48
+#: tokens under this confidence are left out
+MIN_CONFIDENCE = 0.5
+
+_HUES = (
+    (8.0, "pink"), (38.0, "red"), (60.0, "orange"), (78.0, "amber"), (105.0, "yellow"),
+    (138.0, "lime"), (172.0, "green"), (200.0, "teal"), (225.0, "cyan"), (245.0, "sky"),
+    (270.0, "blue"), (285.0, "indigo"), (300.0, "violet"), (315.0, "purple"),
+    (335.0, "fuchsia"), (360.0, "pink"),
+)
+GRAY_CHROMA = 0.03
+
+
+def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
+    """Palette of ``image`` (RGB uint8, H x W x 3) as ``{"color": {"palette": {name: token}}}``.
+
+    Tokens are sorted by pixel share, descending; names are ``<hue family>-<OKLab L x 100>``
+    (``gray-97``, ``blue-55``), with the hex appended when two colours share a name.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
+    stride = _stride(image.shape[0] * image.shape[1])
+    img = np.ascontiguousarray(image[::stride, ::stride]) if stride > 1 else image
+    palette = {name: token for name, token in _palette(img, ctx, stride)}
+    return {"color": {"palette": palette}}
+
+
+# --- colour maths ----------------------------------------------------------------------
+
+_LIN = np.where(
+    np.arange(256) / 255.0 <= 0.04045,
+    np.arange(256) / 255.0 / 12.92,
+    ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+)
+_M1 = np.array([
+    [0.4122214708, 0.5363325363, 0.0514459929],
+    [0.2119034982, 0.6806995451, 0.1073969566],
+    [0.0883024619, 0.2817188376, 0.6299787005],
+])
+_M2 = np.array([
+    [0.2104542553, 0.7936177850, -0.0040720468],
+    [1.9779984951, -2.4285922050, 0.4505937099],
+    [0.0259040371, 0.7827717662, -0.8086757660],
+])
+
+
+def srgb_to_oklab(rgb: np.ndarray) -> np.ndarray:
+    """OKLab (L in 0..1) of sRGB uint8 colours, shape (..., 3)."""
+    lin = _LIN[rgb]
+    lms = np.cbrt(lin @ _M1.T)
+    return lms @ _M2.T
+
+
+def _unpack(codes: np.ndarray) -> np.ndarray:
+    return np.stack([(codes >> 16) & 255, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
+
+
+# --- the measurement ---------------------------------------------------------------------
+
+def _stride(pixels: int) -> int:
+    return max(1, math.ceil(math.sqrt(pixels / MAX_PIXELS))) if pixels > MAX_PIXELS else 1
+
+
+def _noise_level(img: np.ndarray, codes: np.ndarray) -> float:
+    """Fraction of horizontally adjacent pixel pairs that differ slightly (1..6 levels).
+
+    Lossless UI screenshots are mostly runs of identical pixels with sharp edges; block
+    compression turns flat areas into speckle of small differences.
+    """
+    differ = codes[:, 1:] != codes[:, :-1]
+    equal = differ.size - int(np.count_nonzero(differ))
+    ys, xs = np.nonzero(differ)
+    if len(ys) > 200_000:  # plenty for a fraction; keeps noisy images fast
+        step = len(ys) // 200_000 + 1
+        ys, xs = ys[::step], xs[::step]
+        equal //= step
+    d = np.abs(img[ys, xs + 1].astype(np.int16) - img[ys, xs]).max(axis=1)
+    small = int(np.count_nonzero(d <= 6))
+    return small / max(1, equal + small)
+
+
+def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
+    h, w, _ = img.shape
+    n = h * w
+    codes = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
+    flat = codes.ravel()
+    srt = np.sort(flat)
+    starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
+    uniq = srt[starts]
+    counts = np.diff(np.r_[starts, n])
+
+    lossy = ctx.source_format in ("jpeg", "jpg") or _noise_level(img, codes) > 0.02
+    radius = MERGE_LOSSY if lossy else MERGE_LOSSLESS
+
+    # --- greedy clustering, seeds by frequency (ties: lower colour code first) ---
+    order = np.lexsort((uniq, -counts))
+    lab = srgb_to_oklab(_unpack(uniq))
+    assigned = np.full(len(uniq), -1, np.int32)
+    min_seed = max(4, MIN_CORE // 2)
+    seeds: list[int] = []
+    for idx in order[: MAX_SEEDS * 8]:
+        if counts[idx] < min_seed or len(seeds) >= MAX_SEEDS:
+            break
+        if assigned[idx] >= 0:
+            continue
+        free = np.flatnonzero(assigned < 0)
+        d2 = ((lab[free] - lab[idx]) ** 2).sum(axis=1)
+        assigned[free[d2 <= radius * radius]] = len(seeds)
+        seeds.append(int(idx))
+    k = len(seeds)
+    if k == 0:
+        return []
+    seed_lab = lab[seeds]
+    seed_codes = uniq[seeds]
+
+    labels = _label_image(codes, uniq, assigned)  # (h, w), -1 = colour in no cluster
+    pixels = np.bincount(labels.ravel() + 1, minlength=k + 1)[1:]
+
+    # --- spatial evidence ---
+    core = _core_mask(labels)
+    if lossy:
+        # compression smears edges into small same-cluster blobs; a solid area is also
+        # flat pixel to pixel
+        core &= _flat_mask(img, FLAT_LOSSY)
+    core_px = np.bincount(labels[1:-1, 1:-1][core], minlength=k)[:k] if core.any() else np.zeros(k, np.int64)
+    need = core_px < MIN_CORE  # only these depend on line evidence
+    line_px, line_blend, runs = _line_evidence(img, labels, need, lossy)
+    adj = _adjacency(labels, k)
+    thin = _gradient_steps(adj, seed_lab, pixels, radius)
+    # solid areas are mostly core; edge blends (and JPEG's smeared ones) are mostly rim
+    rim = core_px < 0.5 * pixels
+    blend = _blends(adj, _unpack(seed_codes), rim, 12.0 if lossy else 4.0, lossy, core_px)
+    thin |= blend
+
+    good_line = np.maximum(line_px - line_blend, 0)
+    core_ok = (core_px >= MIN_CORE) & ~thin
+    line_ok = (good_line >= MIN_LINE) & (line_blend <= line_px * 0.5) & ~thin
+    keep = core_ok | line_ok
+    conf = np.zeros(k)
+    conf_core = 0.5 + 0.25 * np.log10(np.maximum(core_px, 1) / MIN_CORE)
+    conf_line = 0.5 + 0.25 * np.log10(np.maximum(good_line, 1) / MIN_LINE)
+    conf = np.where(core_ok, conf_core, 0.0)
+    conf = np.maximum(conf, np.where(line_ok, conf_line, 0.0))
+    conf = np.clip(conf, 0.0, 1.0)
+    keep &= conf >= MIN_CONFIDENCE
+
+    kept = np.flatnonzero(keep)
+    kept = kept[np.lexsort((seed_codes[kept], -pixels[kept]))][:MAX_TOKENS]
+    if len(kept) == 0:
+        return []
+    boxes = _example_boxes(labels, core, kept, runs, stride, img.shape)
+
+    out = []
+    names: dict[str, int] = {}
+    rgb = _unpack(seed_codes)
+    for c in kept:
+        name = _name(seed_lab[c])
+        names[name] = names.get(name, 0) + 1
+    seen: set[str] = set()
+    for c in kept:
+        r, g, b = (int(v) for v in rgb[c])
+        hexv = f"#{r:02x}{g:02x}{b:02x}"
+        name = _name(seed_lab[c])
+        if names[name] > 1 or name in seen:
+            name = f"{name}-{hexv[1:]}"
+        seen.add(name)
+        token = ColorToken(
+            value=ColorValue(
+                colorSpace="srgb",
+                components=(round(r / 255, 4), round(g / 255, 4), round(b / 255, 4)),
+                alpha=1.0,
+                hex=hexv,
+            ),
+            extensions={EXTENSION_KEY: Evidence(
+                confidence=round(float(conf[c]), 3),
+                share=round(float(pixels[c]) / n, 6),
+                pixels=int(pixels[c]) * stride * stride,
+                boxes=boxes.get(int(c)) or None,
+            )},
+        )
+        out.append((name, token))
+    return out
+
+
+def _label_image(codes: np.ndarray, uniq: np.ndarray, assigned: np.ndarray) -> np.ndarray:
+    """Cluster of every pixel. A 2**24 lookup table is fastest while few of its pages are
+    touched; with many distinct colours (JPEG) a binary search over them is cheaper."""
+    if len(uniq) <= 4096:
+        lut = np.empty(1 << 24, np.int32)
+        lut[uniq] = assigned
+        return lut[codes]
+    return assigned[np.searchsorted(uniq, codes)]
+
+
+def _flat_mask(img: np.ndarray, tol: int) -> np.ndarray:
+    """(h-2, w-2) mask of pixels within ``tol`` levels of their 4 neighbours."""
+    import cv2
+
+    c = np.ascontiguousarray(img[1:-1, 1:-1])
+    worst = np.zeros(c.shape, np.uint8)
+    for nb in (img[:-2, 1:-1], img[2:, 1:-1], img[1:-1, :-2], img[1:-1, 2:]):
+        np.maximum(worst, cv2.absdiff(np.ascontiguousarray(nb), c), out=worst)
+    return np.maximum(np.maximum(worst[..., 0], worst[..., 1]), worst[..., 2]) <= tol
+
+
+def _core_mask(labels: np.ndarray) -> np.ndarray:
+    """(h-2, w-2) mask of pixels whose 8 neighbours share their (valid) label."""
+    c = labels[1:-1, 1:-1]
+    m = c >= 0
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy == 1 and dx == 1:
+                continue
+            m &= labels[dy:dy + c.shape[0], dx:dx + c.shape[1]] == c
+    return m
+
+
+def _runs(labels: np.ndarray):
+    """Same-label runs along rows: (row, start, length, label) arrays."""
+    h, w = labels.shape
+    change = np.ones((h, w), bool)
+    change[:, 1:] = labels[:, 1:] != labels[:, :-1]
+    rows, cols = np.nonzero(change)
+    flat_start = rows * w + cols
+    lengths = np.diff(np.r_[flat_start, h * w])
+    # runs never cross rows because column 0 always starts a run
+    return rows, cols, lengths, labels[rows, cols]
+
+
+def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy: bool):
+    """Pixels on long runs per cluster, and how many of them look like edge blends.
+
+    A run pixel is a blend when its colour lies on the segment between its two
+    neighbours across the run (above/below for a horizontal run): that is what an
+    anti-aliased edge at a fractional position, or a gradient step, looks like.
+    """
+    tol = 10.0 if lossy else 2.5
+    k = len(need)
+    need1 = np.r_[need, False]  # label -1 indexes the trailing False
+    line_px = np.zeros(k, np.int64)
+    blend_px = np.zeros(k, np.int64)
+    example: dict[int, tuple[int, int, int, int]] = {}
+    for transpose in (False, True):
+        lab_ = labels.T if transpose else labels
+        rows, cols, lengths, lbl = _runs(lab_)
+        sel = (lengths >= LINE_MIN) & need1[lbl] & (rows > 0) & (rows < lab_.shape[0] - 1)
+        if not sel.any():
+            continue
+        rows, cols, lengths, lbl = rows[sel], cols[sel], lengths[sel], lbl[sel]
+        # only runs whose neighbours across are not the same cluster along the whole run
+        # matter for blending; sample each run's pixels (up to 32 evenly spaced)
+        samples = np.minimum(lengths, 32)
+        rid = np.repeat(np.arange(len(rows)), samples)
+        offs = np.arange(samples.sum()) - np.repeat(np.cumsum(samples) - samples, samples)
+        pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
+        r = rows[rid]
+        if transpose:
+            c, a, b = img[pos, r], img[pos, r - 1], img[pos, r + 1]
+        else:
+            c, a, b = img[r, pos], img[r - 1, pos], img[r + 1, pos]
+        c, a, b = (v.astype(np.float32) for v in (c, a, b))
+        ab = a - b
+        denom = (ab * ab).sum(axis=1)
+        t = ((c - b) * ab).sum(axis=1) / np.maximum(denom, 1e-6)
+        resid = np.abs(c - (b + t[:, None] * ab)).max(axis=1)
+        is_blend = (denom > 4 * tol * tol) & (t > 0.03) & (t < 0.97) & (resid <= tol)
+        if lossy:
+            is_blend |= _fringe(c, a) | _fringe(c, b)
+        frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
+        line_px += np.bincount(lbl, weights=lengths, minlength=k)[:k].astype(np.int64)
+        blend_px += np.bincount(lbl, weights=lengths * frac, minlength=k)[:k].astype(np.int64)
+        # the longest non-blend run of each cluster is an example box
+        good = frac < 0.5
+        if good.any():
+            o = np.lexsort((cols[good], rows[good], -lengths[good]))
+            gl, gr, gc, gn = lbl[good][o], rows[good][o], cols[good][o], lengths[good][o]
+            first = np.unique(gl, return_index=True)[1]
+            for i in first:
+                box = (int(gc[i]), int(gr[i]), int(gn[i]), 1)
+                if transpose:
+                    box = (box[1], box[0], 1, box[2])
+                prev = example.get(int(gl[i]))
+                if prev is None or max(box[2], box[3]) > max(prev[2], prev[3]):
+                    example[int(gl[i])] = box
+    return line_px, blend_px, example
+
+
+def _adjacency(labels: np.ndarray, k: int) -> np.ndarray:
+    """(k, k) counts of 4-neighbour pixel contacts between different clusters (symmetric)."""
+    adj = np.zeros(k * k, np.int64)
+    for a, b in ((labels[:, 1:], labels[:, :-1]), (labels[1:, :], labels[:-1, :])):
+        m = (a != b) & (a >= 0) & (b >= 0)
+        pa, pb = a[m].astype(np.int64), b[m].astype(np.int64)
+        adj += np.bincount(pa * k + pb, minlength=k * k)
+        adj += np.bincount(pb * k + pa, minlength=k * k)
+    return adj.reshape(k, k).astype(np.float64)
+
+
+def _gradient_steps(adj: np.ndarray, seed_lab: np.ndarray, pixels: np.ndarray,
+                    radius: float) -> np.ndarray:
+    """Clusters that are thin bands *between* near-identical colours (gradients, shadows).
+
+    A gradient step touches a slightly lighter band on one side and a slightly darker one
+    on the other; a 1-px border touches similar colours too, but on one side of it in
+    colour space. So: mostly soft contacts, thin, and the soft neighbours' directions
+    in OKLab cancel out.
+    """
+    diff = seed_lab[None, :, :] - seed_lab[:, None, :]  # [i, j] = lab_j - lab_i
+    dist = np.sqrt((diff ** 2).sum(axis=2))
+    near = (dist < 3.0 * radius) & (dist > 0)
+    soft_w = np.where(near, adj, 0.0)
+    soft = soft_w.sum(axis=1)
+    total = adj.sum(axis=1)
+    unit = diff / np.maximum(dist, 1e-9)[:, :, None]
+    pull = np.sqrt(((soft_w[:, :, None] * unit).sum(axis=1) ** 2).sum(axis=1))
+    balance = pull / np.maximum(soft, 1e-9)
+    # a band of width w touches its neighbours along ~2 * area / w pixel edges
+    band_width = 2.0 * pixels / np.maximum(soft, 1)
+    return (soft > 0.6 * total) & (band_width < 8.0) & (soft >= 2 * LINE_MIN) & (balance < 0.5)
+
+
+def _blends(adj: np.ndarray, rgb: np.ndarray, candidates: np.ndarray, tol: float,
+            lossy: bool, strength: np.ndarray) -> np.ndarray:
+    """Which candidate clusters are a mix of two clusters they touch (anti-aliased edges).
+
+    Edge pixels between colours A and B take colours on the sRGB segment A-B; JPEG
+    smears them into small blobs that can look solid. A colour counts as a blend when it
+    lies on the segment between two of its main neighbours (each at least 10 % of its
+    contacts), away from both ends. For lossy sources also when it is a chroma fringe of
+    a neighbour (see ``_fringe``).
+    """
+    out = np.zeros(len(rgb), bool)
+    col = rgb.astype(np.float64)
+    for c in np.flatnonzero(candidates):
+        row = adj[c]
+        total = row.sum()
+        if total <= 0:
+            continue
+        nb = np.flatnonzero(row >= 0.1 * total)
+        nb = nb[np.argsort(-row[nb], kind="stable")][:6]
+        if len(nb) < 2:
+            continue
+        a = col[nb][:, None, :]
+        b = col[nb][None, :, :]
+        ab = a - b
+        den = (ab ** 2).sum(axis=2)
+        t = ((col[c] - b) * ab).sum(axis=2) / np.maximum(den, 1e-9)
+        resid = np.abs(col[c] - (b + t[..., None] * ab)).max(axis=2)
+        hit = (den > (4 * tol) ** 2) & (t > 0.06) & (t < 0.94) & (resid <= tol)
+        if lossy:
+            # only a fringe of a clearly more solid neighbour (the relation is symmetric)
+            strong = strength[nb] > 4 * strength[c]
+            hit |= (_fringe(col[c][None, :], col[nb]) & strong)[:, None]
+        out[c] = bool(hit.any())
+    return out
+
+
+_YCC = np.array([
+    [0.299, 0.587, 0.114],
+    [-0.168736, -0.331264, 0.5],
+    [0.5, -0.418688, -0.081312],
+])
+
+
+def _fringe(c: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """JPEG chroma subsampling keeps luma sharp but spreads colour over 2 px: the pixels
+    along an edge get their neighbour's luma with a different chroma. ``c``, ``n``:
+    (m, 3) float RGB -> (m,) bool."""
+    yc = c @ _YCC.T
+    yn = n @ _YCC.T
+    dy = np.abs(yc[..., 0] - yn[..., 0])
+    dc = np.hypot(yc[..., 1] - yn[..., 1], yc[..., 2] - yn[..., 2])
+    return (dy <= 8.0) & (dc >= 4.0)
+
+
+def _example_boxes(labels, core, kept, runs, stride, shape):
+    """Up to three boxes [x, y, w, h] per kept cluster: its largest solid areas."""
+    import cv2
+
+    boxes: dict[int, list[tuple[int, int, int, int]]] = {}
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(core.view(np.uint8), connectivity=4)
+    if n > 1:
+        comp_label = np.full(n, -1, np.int64)
+        comp_label[comp[core]] = labels[1:-1, 1:-1][core]
+        ids = np.arange(1, n)
+        area = stats[1:, cv2.CC_STAT_AREA]
+        lbl = comp_label[1:]
+        o = np.lexsort((stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP], -area, lbl))
+        kept_set = set(int(c) for c in kept)
+        for i in o:
+            c = int(lbl[i])
+            if c not in kept_set:
+                continue
+            lst = boxes.setdefault(c, [])
+            if len(lst) >= 3:
+                continue
+            j = ids[i]
+            x, y, w_, h_ = (int(v) for v in stats[j, :4])
+            # core pixels sit one pixel inside the area; the core image is offset by 1
+            lst.append((x * stride, y * stride, (w_ + 2) * stride, (h_ + 2) * stride))
+    for c in kept:
+        c = int(c)
+        if c not in boxes and c in runs:
+            x, y, w_, h_ = runs[c]
+            boxes[c] = [(x * stride, y * stride, w_ * stride, h_ * stride)]
+    return boxes
+
+
+def _name(lab: np.ndarray) -> str:
+    light, a, b = (float(v) for v in lab)
+    chroma = math.hypot(a, b)
+    lnum = int(round(min(max(light, 0.0), 1.0) * 100))
+    if chroma < GRAY_CHROMA:
+        return f"gray-{lnum}"
+    hue = math.degrees(math.atan2(b, a)) % 360.0
+    for limit, family in _HUES:
+        if hue < limit:
+            return f"{family}-{lnum}"
+    return f"pink-{lnum}"
