@@ -58,8 +58,10 @@ async def stream_extraction(
     session = session or aiohttp.ClientSession()
     try:
         try:
-            ws = await session.ws_connect(url, heartbeat=20.0, receive_timeout=timeout_s,
-                                          max_msg_size=0)
+            ws = await session.ws_connect(
+                url, heartbeat=20.0, max_msg_size=0,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=timeout_s, ws_close=10.0),
+            )
         except aiohttp.ClientError as exc:
             raise GatewayError(f"cannot connect to {url}: {exc}") from exc
         async with ws:

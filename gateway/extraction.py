@@ -262,10 +262,11 @@ class Extraction:
         self.metrics.extractor_results.labels(name, "ok" if error is None else error.code).inc()
         return tokens, error, elapsed
 
-    def _first_result_sent(self) -> None:
+    def _first_result_sent(self, elapsed_ms: float) -> None:
+        """TTFR is the ``elapsed_ms`` of the first message that carried tokens."""
         st = self._state
         if st.ttfr_ms is None:
-            st.ttfr_ms = st.since_accept_ms()
+            st.ttfr_ms = elapsed_ms
             self.metrics.ttfr.labels(self.request.mode).observe(st.ttfr_ms / 1000.0)
 
     def _unavailable_result(self, name: str, info: ErrorInfo) -> ExtractorResult:
@@ -294,7 +295,7 @@ class Extraction:
             ),
         ))
         if error is None:
-            self._first_result_sent()
+            self._first_result_sent(elapsed)
 
     async def _collect_atomic(self, emit: Emit, queue: asyncio.Queue[Msg],
                               pending: set[str], deadline: float) -> None:
@@ -324,6 +325,7 @@ class Extraction:
                     deep_merge(tier_tokens, tokens)
                 else:
                     errors[name] = error
+            elapsed = st.since_accept_ms()
             await emit(StreamMessage(
                 stage="cv_complete" if tier <= 1 else "ai_complete",
                 tokens=tier_tokens,
@@ -332,7 +334,7 @@ class Extraction:
                     tier=tier,
                     tier_extractors=members,
                     weight=sum(self.catalog[n].weight for n in members),
-                    elapsed_ms=st.since_accept_ms(),
+                    elapsed_ms=elapsed,
                     extractors_completed=st.completed,
                     extractors_total=self.total,
                     is_final=st.completed == self.total,
@@ -341,4 +343,4 @@ class Extraction:
                 ),
             ))
             if tier_tokens:
-                self._first_result_sent()
+                self._first_result_sent(elapsed)

@@ -55,6 +55,7 @@ class EmbeddedNats:
         self.max_payload = max_payload
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen[str] | None = None
+        self._drainer: threading.Thread | None = None
         self.url = ""
         self.log_tail: list[str] = []
 
@@ -67,6 +68,13 @@ class EmbeddedNats:
         ).replace("'", '"')
 
     def start(self) -> str:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats-server.conf"
         conf.write_text(self._config())
@@ -94,7 +102,8 @@ class EmbeddedNats:
                 raise RuntimeError("nats-server exited during start-up:\n" + "".join(self.log_tail))
         finally:
             watchdog.cancel()
-        threading.Thread(target=self._drain, name="nats-server-log", daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, name="nats-server-log", daemon=True)
+        self._drainer.start()
         return self.url
 
     def _remember(self, line: str) -> None:
@@ -114,6 +123,11 @@ class EmbeddedNats:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)  # reaches EOF once the server exited
+            self._drainer = None
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
         self.proc = None
         if self._tmp is not None:
             self._tmp.cleanup()
