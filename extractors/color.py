@@ -50,6 +50,10 @@ MERGE_LOSSLESS = 0.010
 MERGE_LOSSY = 0.032
 #: lossy sources: a core pixel differs from its 4 neighbours by at most this many levels
 FLAT_LOSSY = 6
+#: lossy sources: colours this close (OKLab) to a seed count as the seed for purity
+PURE_LOSSY = 0.012
+#: least share of a cluster's pixels at its seed colour for it to be a flat colour
+MIN_PURITY = 0.5
 #: shortest horizontal/vertical same-colour run that counts as a line (1-px borders)
 LINE_MIN = 12
 #: evidence needed to report a colour: solid-core pixels, or pixels on long lines
@@ -108,6 +112,57 @@ def srgb_to_oklab(rgb: np.ndarray) -> np.ndarray:
     lin = _LIN[rgb]
     lms = np.cbrt(lin @ _M1.T)
     return lms @ _M2.T
+
+
+_D65 = np.array([0.95047, 1.0, 1.08883])
+_RGB_XYZ = np.array([
+    [0.4124564, 0.3575761, 0.1804375],
+    [0.2126729, 0.7151522, 0.0721750],
+    [0.0193339, 0.1191920, 0.9503041],
+])
+
+
+def srgb_to_cielab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65, L in 0..100) of sRGB uint8 colours, shape (..., 3)."""
+    xyz = (_LIN[np.asarray(rgb, np.uint8)] @ _RGB_XYZ.T) / _D65
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference (kL = kC = kH = 1) between CIELAB arrays (..., 3),
+    broadcasting. ~1 is a just-noticeable difference; 5 reads as "a different colour"."""
+    L1, a1, b1 = np.moveaxis(np.asarray(lab1, np.float64), -1, 0)
+    L2, a2, b2 = np.moveaxis(np.asarray(lab2, np.float64), -1, 0)
+    c_bar = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_bar ** 7 / (c_bar ** 7 + 25.0 ** 7)))
+    a1p, a2p = a1 * (1 + g), a2 * (1 + g)
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dl = L2 - L1
+    dc = c2p - c1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(c1p * c2p == 0, 0.0, dh)
+    dhh = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    l_bar = (L1 + L2) / 2
+    cp_bar = (c1p + c2p) / 2
+    hsum = h1p + h2p
+    h_bar = np.where(np.abs(h1p - h2p) > 180,
+                     np.where(hsum < 360, hsum + 360, hsum - 360), hsum) / 2
+    h_bar = np.where(c1p * c2p == 0, hsum, h_bar)
+    t = (1 - 0.17 * np.cos(np.radians(h_bar - 30)) + 0.24 * np.cos(np.radians(2 * h_bar))
+         + 0.32 * np.cos(np.radians(3 * h_bar + 6)) - 0.20 * np.cos(np.radians(4 * h_bar - 63)))
+    d_theta = 30 * np.exp(-(((h_bar - 275) / 25) ** 2))
+    rc = 2 * np.sqrt(cp_bar ** 7 / (cp_bar ** 7 + 25.0 ** 7))
+    sl = 1 + 0.015 * (l_bar - 50) ** 2 / np.sqrt(20 + (l_bar - 50) ** 2)
+    sc = 1 + 0.045 * cp_bar
+    sh = 1 + 0.015 * cp_bar * t
+    rt = -np.sin(np.radians(2 * d_theta)) * rc
+    return np.sqrt((dl / sl) ** 2 + (dc / sc) ** 2 + (dhh / sh) ** 2
+                   + rt * (dc / sc) * (dhh / sh))
 
 
 def _unpack(codes: np.ndarray) -> np.ndarray:
@@ -174,6 +229,11 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
 
     labels = _label_image(codes, uniq, assigned)  # (h, w), -1 = colour in no cluster
     pixels = np.bincount(labels.ravel() + 1, minlength=k + 1)[1:]
+    # purity: share of a cluster's pixels at (lossless) or within noise of (lossy) its
+    # seed colour. Flat UI colours are pure; gradient bands and photos are not.
+    d_seed = np.sqrt(((lab - seed_lab[np.maximum(assigned, 0)]) ** 2).sum(axis=1))
+    at_seed = (assigned >= 0) & (d_seed <= (PURE_LOSSY if lossy else 1e-9))
+    purity = np.bincount(assigned[at_seed], weights=counts[at_seed], minlength=k)[:k] / np.maximum(pixels, 1)
 
     # --- spatial evidence ---
     core = _core_mask(labels)
@@ -194,7 +254,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     good_line = np.maximum(line_px - line_blend, 0)
     core_ok = (core_px >= MIN_CORE) & ~thin
     line_ok = (good_line >= MIN_LINE) & (line_blend <= line_px * 0.5) & ~thin
-    keep = core_ok | line_ok
+    keep = (core_ok | line_ok) & (purity >= MIN_PURITY)
     conf = np.zeros(k)
     conf_core = 0.5 + 0.25 * np.log10(np.maximum(core_px, 1) / MIN_CORE)
     conf_line = 0.5 + 0.25 * np.log10(np.maximum(good_line, 1) / MIN_LINE)
@@ -322,7 +382,11 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
         denom = (ab * ab).sum(axis=1)
         t = ((c - b) * ab).sum(axis=1) / np.maximum(denom, 1e-6)
         resid = np.abs(c - (b + t[:, None] * ab)).max(axis=1)
-        is_blend = (denom > 4 * tol * tol) & (t > 0.03) & (t < 0.97) & (resid <= tol)
+        # strictly between: at least 2 levels from either side (near-solid AA pixels of a
+        # glyph stem are 98 % text colour, and still not a colour of their own)
+        span = np.sqrt(denom)
+        is_blend = ((denom > 4 * tol * tol) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
+                    & (resid <= tol))
         if lossy:
             is_blend |= _fringe(c, a) | _fringe(c, b)
         frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
@@ -385,7 +449,7 @@ def _blends(adj: np.ndarray, rgb: np.ndarray, candidates: np.ndarray, tol: float
     Edge pixels between colours A and B take colours on the sRGB segment A-B; JPEG
     smears them into small blobs that can look solid. A colour counts as a blend when it
     lies on the segment between two of its main neighbours (each at least 10 % of its
-    contacts), away from both ends. For lossy sources also when it is a chroma fringe of
+    contacts), distinct from both ends. For lossy sources also when it is a chroma fringe of
     a neighbour (see ``_fringe``).
     """
     out = np.zeros(len(rgb), bool)
@@ -405,7 +469,9 @@ def _blends(adj: np.ndarray, rgb: np.ndarray, candidates: np.ndarray, tol: float
         den = (ab ** 2).sum(axis=2)
         t = ((col[c] - b) * ab).sum(axis=2) / np.maximum(den, 1e-9)
         resid = np.abs(col[c] - (b + t[..., None] * ab)).max(axis=2)
-        hit = (den > (4 * tol) ** 2) & (t > 0.06) & (t < 0.94) & (resid <= tol)
+        span = np.sqrt(den)
+        hit = ((den > (4 * tol) ** 2) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
+               & (resid <= tol))
         if lossy:
             # only a fringe of a clearly more solid neighbour (the relation is symmetric)
             strong = strength[nb] > 4 * strength[c]
