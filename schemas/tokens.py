@@ -37,8 +37,8 @@ class ColorValue(msgspec.Struct, kw_only=True):
     hex: str
 
 
-class ColorToken(msgspec.Struct, kw_only=True, omit_defaults=True):
+class ColorToken(msgspec.Struct, kw_only=True):
+    # no omit_defaults: "$type" must always be on the wire even though it has a default
     type: str = msgspec.field(default="color", name="$type")
     value: ColorValue = msgspec.field(name="$value")
-    description: str = msgspec.field(default="", name="$description")
     extensions: dict[str, Evidence] = msgspec.field(default_factory=dict, name="$extensions")
