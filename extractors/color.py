@@ -54,6 +54,12 @@ FLAT_LOSSY = 6
 PURE_LOSSY = 0.012
 #: least share of a cluster's pixels at its seed colour for it to be a flat colour
 MIN_PURITY = 0.5
+#: text colours: least exact pixels (count, and share of the image), least RGB contrast
+#: to the background, and how many backgrounds to try
+TEXT_MIN_PX = 60
+TEXT_MIN_SHARE = 0.0002
+TEXT_MIN_CONTRAST = 60.0
+TEXT_MAX_BASES = 8
 #: shortest horizontal/vertical same-colour run that counts as a line (1-px borders)
 LINE_MIN = 12
 #: evidence needed to report a colour: solid-core pixels, or pixels on long lines
@@ -210,17 +216,26 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     order = np.lexsort((uniq, -counts))
     lab = srgb_to_oklab(_unpack(uniq))
     assigned = np.full(len(uniq), -1, np.int32)
-    min_seed = max(4, MIN_CORE // 2)
+    # a colour too rare to show MIN_CORE solid pixels cannot seed a cluster
+    min_seed = MIN_CORE // 2 if lossy else MIN_CORE
     seeds: list[int] = []
+    free = np.arange(len(uniq))
+    fl, fa, fb = (np.ascontiguousarray(lab[:, i]) for i in range(3))
+    r2 = radius * radius
     for idx in order[: MAX_SEEDS * 8]:
         if counts[idx] < min_seed or len(seeds) >= MAX_SEEDS:
             break
         if assigned[idx] >= 0:
             continue
-        free = np.flatnonzero(assigned < 0)
-        d2 = ((lab[free] - lab[idx]) ** 2).sum(axis=1)
-        assigned[free[d2 <= radius * radius]] = len(seeds)
+        l0, a0, b0 = lab[idx]
+        near = (fl - l0) ** 2 + (fa - a0) ** 2 + (fb - b0) ** 2 <= r2
+        assigned[free[near]] = len(seeds)
         seeds.append(int(idx))
+        if near.sum() > 64:  # compact the free list once it is worth it
+            keep_free = ~near
+            free, fl, fa, fb = free[keep_free], fl[keep_free], fa[keep_free], fb[keep_free]
+        else:
+            fl[near] = np.inf  # never near again
     k = len(seeds)
     if k == 0:
         return []
@@ -244,7 +259,8 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     core_px = np.bincount(labels[1:-1, 1:-1][core], minlength=k)[:k] if core.any() else np.zeros(k, np.int64)
     need = core_px < MIN_CORE  # only these depend on line evidence
     line_px, line_blend, runs = _line_evidence(img, labels, need, lossy)
-    adj = _adjacency(labels, k)
+    pairs = _boundary_pairs(labels)
+    adj = _adjacency(labels, pairs, k)
     thin = _gradient_steps(adj, seed_lab, pixels, radius)
     # solid areas are mostly core; edge blends (and JPEG's smeared ones) are mostly rim
     rim = core_px < 0.5 * pixels
@@ -262,6 +278,12 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     conf = np.maximum(conf, np.where(line_ok, conf_line, 0.0))
     conf = np.clip(conf, 0.0, 1.0)
     keep &= conf >= MIN_CONFIDENCE
+
+    if not lossy:
+        text, text_conf = _text_colours(img, labels, pairs, uniq, counts, assigned,
+                                        np.asarray(seeds), keep, purity, core_px)
+        keep |= text
+        conf = np.where(text, np.maximum(conf, text_conf), conf)
 
     kept = np.flatnonzero(keep)
     kept = kept[np.lexsort((seed_codes[kept], -pixels[kept]))][:MAX_TOKENS]
@@ -299,6 +321,82 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
         )
         out.append((name, token))
     return out
+
+
+def _text_colours(img, labels, pairs, uniq, counts, assigned, seeds, keep, purity, core_px):
+    """Colours of anti-aliased text: thin glyph strokes have no solid core, but the text
+    colour is the far end of a ramp of edge blends towards the background behind it.
+
+    A candidate T (an exact colour with enough pixels) is text on an accepted background
+    B when many distinct colours lie on the sRGB segment B-T (the blends) and, where T's
+    pixels touch other colours, those lie between B and T: never much beyond T (then T
+    is itself the blend of a darker text) nor on the far side of B (then T is a ring of
+    a shadow or an edge between two surfaces).
+    Returns (mask over clusters, confidence per cluster).
+    """
+    k = len(seeds)
+    n = labels.size
+    found = np.zeros(k, bool)
+    conf = np.zeros(k)
+    seed_count = counts[seeds]
+    cand = np.flatnonzero(~keep & (purity >= MIN_PURITY)
+                          & (seed_count >= max(TEXT_MIN_PX, TEXT_MIN_SHARE * n)))
+    bases = np.flatnonzero(keep & (core_px >= 5 * MIN_CORE))
+    if len(cand) == 0 or len(bases) == 0:
+        return found, conf
+    pixels = np.bincount(labels.ravel() + 1, minlength=k + 1)[1:]
+    bases = bases[np.argsort(-pixels[bases], kind="stable")][:TEXT_MAX_BASES]
+    seed_rgb = _unpack(uniq[seeds]).astype(np.float64)
+    # the blends: colours in no accepted cluster
+    pool = (counts >= 2) & ~np.r_[keep, False][assigned]
+    pool_rgb = _unpack(uniq[pool]).astype(np.float64)
+    pool_n = counts[pool].astype(np.float64)
+    base_of = np.full(k, -1)
+    for c in cand:
+        best, best_nb = -1, 0.0
+        for b in bases:
+            d = seed_rgb[c] - seed_rgb[b]
+            length = float(np.sqrt(d @ d))
+            if length < TEXT_MIN_CONTRAST:
+                continue
+            rel = pool_rgb - seed_rgb[b]
+            t = rel @ d / (length * length)
+            resid = np.abs(rel - t[:, None] * d[None, :]).max(axis=1)
+            between = (t > 0.08) & (t < 0.92) & (resid <= 3.0 + 0.02 * length)
+            nb = float(pool_n[between].sum())
+            if np.count_nonzero(between) >= 5 and nb > best_nb:
+                best, best_nb = int(b), nb
+        if best >= 0 and best_nb >= 0.3 * seed_count[c]:
+            base_of[c] = best
+    tested = np.flatnonzero(base_of >= 0)
+    if len(tested) == 0:
+        return found, conf
+    # where the candidates' pixels touch other clusters, what is on the other side?
+    is_cand = np.zeros(k + 1, bool)
+    is_cand[tested] = True
+    beyond = np.zeros(k)
+    opposite = np.zeros(k)
+    touches = np.zeros(k)
+    flat = labels.ravel()
+    rgb_flat = img.reshape(-1, 3)
+    for p, q in (pairs, pairs[::-1]):
+        l_p = flat[p]
+        m = is_cand[l_p]
+        t_lbl = l_p[m]
+        qc = rgb_flat[q[m]].astype(np.float64)
+        tb = seed_rgb[base_of[t_lbl]]
+        d = seed_rgb[t_lbl] - tb
+        length = np.sqrt((d * d).sum(axis=1))
+        # signed distance along base -> candidate, in RGB levels from the candidate
+        along = ((qc - tb) * d).sum(axis=1) / np.maximum(length, 1e-9) - length
+        touches += np.bincount(t_lbl, minlength=k)[:k]
+        beyond += np.bincount(t_lbl, weights=along > 3.0, minlength=k)[:k]
+        opposite += np.bincount(t_lbl, weights=along < -1.15 * length - 3.0, minlength=k)[:k]
+    ok = np.zeros(k, bool)
+    ok[tested] = True
+    ok &= (beyond <= 0.1 * touches) & (opposite <= 0.25 * touches) & (touches > 0)
+    conf = np.where(ok, np.clip(0.5 + 0.15 * np.log10(np.maximum(seed_count, 1) / TEXT_MIN_PX), 0.5, 0.8), 0.0)
+    return ok, conf
 
 
 def _label_image(codes: np.ndarray, uniq: np.ndarray, assigned: np.ndarray) -> np.ndarray:
@@ -408,14 +506,26 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
     return line_px, blend_px, example
 
 
-def _adjacency(labels: np.ndarray, k: int) -> np.ndarray:
+def _boundary_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices (p, q) of 4-neighbour pixel pairs whose labels differ (q right of or
+    below p). Edges are a few per cent of a UI screenshot, so later steps stay small."""
+    h, w = labels.shape
+    flat = labels.ravel()
+    hp = np.flatnonzero((labels[:, 1:] != labels[:, :-1]).ravel())
+    hp = hp + hp // (w - 1)  # index in the (h, w - 1) view -> index in the image
+    vp = np.flatnonzero(flat[w:] != flat[:-w])
+    p = np.concatenate([hp, vp])
+    q = np.concatenate([hp + 1, vp + w])
+    return p, q
+
+
+def _adjacency(labels: np.ndarray, pairs, k: int) -> np.ndarray:
     """(k, k) counts of 4-neighbour pixel contacts between different clusters (symmetric)."""
-    adj = np.zeros(k * k, np.int64)
-    for a, b in ((labels[:, 1:], labels[:, :-1]), (labels[1:, :], labels[:-1, :])):
-        m = (a != b) & (a >= 0) & (b >= 0)
-        pa, pb = a[m].astype(np.int64), b[m].astype(np.int64)
-        adj += np.bincount(pa * k + pb, minlength=k * k)
-        adj += np.bincount(pb * k + pa, minlength=k * k)
+    flat = labels.ravel()
+    la, lb = flat[pairs[0]].astype(np.int64), flat[pairs[1]].astype(np.int64)
+    m = (la >= 0) & (lb >= 0)
+    la, lb = la[m], lb[m]
+    adj = np.bincount(la * k + lb, minlength=k * k) + np.bincount(lb * k + la, minlength=k * k)
     return adj.reshape(k, k).astype(np.float64)
 
 

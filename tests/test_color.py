@@ -247,14 +247,15 @@ def ui_for_jpeg() -> tuple[np.ndarray, list[str]]:
 @pytest.mark.parametrize("ctx", [JPEG, ExtractContext()], ids=["told-jpeg", "detected"])
 def test_jpeg_reencoding_keeps_palette(quality, ctx):
     img, used = ui_for_jpeg()
+    regions = used[:-1]  # the last one is the text colour
     lossless = hexes(palette(img))
-    assert set(lossless) <= set(used)
+    assert set(regions) <= set(lossless) <= set(used)
     found = hexes(palette(jpeg(img, quality), ctx))
     # every reported colour is one that was drawn (no compression artefacts)...
     for hexv in found:
         assert nearest(hexv, used) <= 5.0, (hexv, found)
-    # ...and every solid region of the lossless palette is still there
-    for hexv in lossless:
+    # ...and every solid region is still there (small text is JPEG's first casualty)
+    for hexv in regions:
         assert nearest(hexv, found) <= 5.0, (hexv, found)
     assert len(found) <= len(lossless)
 
