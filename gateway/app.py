@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from importlib import resources
 
 from aiohttp import WSMsgType, web
@@ -17,7 +17,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from stylestream.config import Settings
 from stylestream.errors import (
-    BusUnavailable,
     ImageTooLarge,
     NoImage,
     OverCapacity,
@@ -39,7 +38,7 @@ CATALOG_KEY = web.AppKey("catalog", dict)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 BUS = web.AppKey("bus", GatewayBus)
 WEBSOCKETS = web.AppKey("websockets", set)
-INFLIGHT = web.AppKey("inflight", list)  # [count]: mutable cell
+
 
 SEND_QUEUE_SIZE = 32
 
@@ -52,18 +51,28 @@ def failed_message(error: StylestreamError, request_id: str | None = None) -> St
 
 # --- request admission (shared by WS and HTTP) -----------------------------------------------
 
-@contextlib.contextmanager
-def _admit(app: web.Application):
-    cell = app[INFLIGHT]
-    if cell[0] >= app[SETTINGS].max_inflight:
-        raise OverCapacity(f"{cell[0]} requests in flight (limit {app[SETTINGS].max_inflight})")
-    cell[0] += 1
-    app[METRICS].inflight.inc()
-    try:
-        yield
-    finally:
-        cell[0] -= 1
-        app[METRICS].inflight.dec()
+class Admission:
+    """Bounded requests in flight: refuse (OVER_CAPACITY) rather than queue."""
+
+    def __init__(self, limit: int, metrics: GatewayMetrics) -> None:
+        self.limit = limit
+        self.metrics = metrics
+        self.inflight = 0
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        if self.inflight >= self.limit:
+            raise OverCapacity(f"{self.inflight} requests in flight (limit {self.limit})")
+        self.inflight += 1
+        self.metrics.inflight.inc()
+        try:
+            yield
+        finally:
+            self.inflight -= 1
+            self.metrics.inflight.dec()
+
+
+ADMISSION = web.AppKey("admission", Admission)
 
 
 def _build_request(app: web.Application, params: RequestParams, image: bytes) -> ExtractionRequest:
@@ -117,7 +126,7 @@ async def _ws_serve(app: web.Application, request: web.Request, ws: web.WebSocke
         params = parse_params(request.query, app[CATALOG_KEY], settings)
         image = await _receive_image(ws, settings)
         extraction_request = _build_request(app, params, image)
-        with _admit(app):
+        with app[ADMISSION].admit():
             extraction = Extraction(app[BUS], app[CATALOG_KEY], settings, app[METRICS],
                                     extraction_request)
             run = asyncio.create_task(extraction.run(outbox.put))
@@ -168,7 +177,7 @@ async def http_extract(request: web.Request) -> web.StreamResponse:
             raise ImageTooLarge(f"body exceeds {app[SETTINGS].max_image_bytes} bytes")
         params = parse_params(request.query, app[CATALOG_KEY], app[SETTINGS])
         extraction_request = _build_request(app, params, image)
-        with _admit(app):
+        with app[ADMISSION].admit():
             extraction = Extraction(app[BUS], app[CATALOG_KEY], app[SETTINGS], app[METRICS],
                                     extraction_request)
             response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
@@ -259,7 +268,7 @@ def create_app(
     app[CATALOG_KEY] = dict(catalog if catalog is not None else CATALOG)
     app[METRICS] = GatewayMetrics(registry if registry is not None else CollectorRegistry())
     app[WEBSOCKETS] = set()
-    app[INFLIGHT] = [0]
+    app[ADMISSION] = Admission(settings.max_inflight, app[METRICS])
     app.cleanup_ctx.append(_bus_ctx)
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/v1/extract", ws_extract)

@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Iterable
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -23,13 +22,19 @@ from stylestream.config import (
     Settings,
 )
 from stylestream.errors import BusUnavailable
-from stylestream.schemas import ImageEvent, encode_event, images_subject, results_subject
+from stylestream.schemas import (
+    ImageEvent,
+    encode_event,
+    images_subject,
+    results_subject,
+)
+from stylestream.services.connection import close_connection, connect
 from stylestream.services.topology import consumer_name, ensure_topology
 
 log = logging.getLogger("stylestream.gateway.bus")
 
-#: a consumer counts as live if a worker pulled or held work this recently
-LIVENESS_GRACE_S = 10.0
+#: how long a request waits on the bus (subscribe flush, event publish) before BUS_UNAVAILABLE
+BUS_TIMEOUT_S = 3.0
 
 
 class GatewayBus:
@@ -41,28 +46,22 @@ class GatewayBus:
         self.extractors = list(extractors)
         self._last_live: dict[str, float] = {}
         self._all_live = asyncio.Event()
-        self.streams_ok = False
 
     @classmethod
-    async def connect(cls, settings: Settings, extractors: Iterable[str]) -> "GatewayBus":
-        nc = await nats.connect(
-            settings.nats_url, name="stylestream-gateway",
-            max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-        )
+    async def connect(cls, settings: Settings, extractors: Iterable[str]) -> GatewayBus:
+        nc = await connect(settings.nats_url, "stylestream-gateway")
         js = nc.jetstream()
         bus = cls(nc, js, settings, extractors)
         await ensure_topology(js, bus.extractors, settings)
-        bus.streams_ok = True
         return bus
 
     async def close(self) -> None:
-        if not self.nc.is_closed:
-            await self.nc.drain()
+        await close_connection(self.nc)
 
     # --- liveness -----------------------------------------------------------------------
     def is_live(self, extractor: str) -> bool:
         seen = self._last_live.get(extractor)
-        return seen is not None and time.monotonic() - seen < LIVENESS_GRACE_S
+        return seen is not None and time.monotonic() - seen < self.settings.liveness_grace_s
 
     def liveness(self) -> dict[str, bool]:
         return {name: self.is_live(name) for name in self.extractors}
@@ -112,10 +111,16 @@ class GatewayBus:
         async def on_result(msg: Msg) -> None:
             queue.put_nowait(msg)
 
-        sub = await self.nc.subscribe(
-            results_subject(RESULTS_SUBJECT_PREFIX, request_id), cb=on_result
-        )
-        await self.nc.flush()
+        if not self.nc.is_connected:
+            raise BusUnavailable("not connected to NATS (reconnecting)")
+        try:
+            sub = await self.nc.subscribe(
+                results_subject(RESULTS_SUBJECT_PREFIX, request_id), cb=on_result
+            )
+            # the server must know the subscription before any result can be published
+            await self.nc.flush(timeout=BUS_TIMEOUT_S)
+        except (NatsError, TimeoutError) as exc:
+            raise BusUnavailable(f"could not subscribe to results: {exc!r}") from None
         return sub, queue
 
     async def publish_event(self, event: ImageEvent, dedupe_key: str) -> None:
@@ -123,8 +128,8 @@ class GatewayBus:
             await self.js.publish(
                 images_subject(IMAGES_SUBJECT_PREFIX, event.request_id),
                 encode_event(event),
-                timeout=5.0,
+                timeout=BUS_TIMEOUT_S,
                 headers={"Nats-Msg-Id": dedupe_key},
             )
         except (NatsError, TimeoutError) as exc:
-            raise BusUnavailable(f"could not publish image event: {exc}") from None
+            raise BusUnavailable(f"could not publish image event: {exc!r}") from None

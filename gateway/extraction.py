@@ -132,7 +132,7 @@ class Extraction:
         self.request = request
         self.request_id = new_request_id()
         self.total = len(request.extractors)
-        self._state = _State(t0=time.perf_counter())
+        self._state = _State(t0=0.0)  # set when run() starts
 
     async def run(self, emit: Emit) -> str:
         """Stream the whole protocol through ``emit``; returns the outcome label.
@@ -235,7 +235,9 @@ class Extraction:
         for name in sorted(pending, key=self.request.extractors.index):
             yield name, None
 
-    def _record(self, name: str, result: ExtractorResult | None) -> tuple[dict[str, Any], ErrorInfo | None, float]:
+    def _record(
+        self, name: str, result: ExtractorResult | None
+    ) -> tuple[dict[str, Any], ErrorInfo | None, float]:
         """Account one settled extractor; ``None`` means it timed out."""
         st = self._state
         elapsed = st.since_accept_ms()

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def iter_tokens(doc: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+def iter_tokens(
+    doc: dict[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
     """Yield (path, token) for every DTCG token (a dict with ``$value``), in document order."""
     for key, value in doc.items():
         if key.startswith("$") or not isinstance(value, dict):

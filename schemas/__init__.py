@@ -12,7 +12,14 @@ from .bus import (
     images_subject,
     results_subject,
 )
-from .stream import STAGES, Metadata, StreamMessage, decode_message, deep_merge, encode_message
+from .stream import (
+    STAGES,
+    Metadata,
+    StreamMessage,
+    decode_message,
+    deep_merge,
+    encode_message,
+)
 from .tokens import EXTENSION_KEY, ColorToken, ColorValue, Evidence
 
 __all__ = [

@@ -63,7 +63,7 @@ class Stack:
     def nats_url(self) -> str:
         return self.settings.nats_url
 
-    async def start(self) -> "Stack":
+    async def start(self) -> Stack:
         try:
             await self._start()
         except BaseException:
@@ -72,7 +72,10 @@ class Stack:
         return self
 
     async def _start(self) -> None:
-        from stylestream.gateway.app import BUS, create_app  # the edge is optional for workers
+        from stylestream.gateway.app import (  # the edge is optional for workers
+            BUS,
+            create_app,
+        )
 
         if self.embedded_nats:
             self.nats = EmbeddedNats(self.data_dir)
@@ -134,7 +137,7 @@ class Stack:
             self.nats.stop()
             self.nats = None
 
-    async def __aenter__(self) -> "Stack":
+    async def __aenter__(self) -> Stack:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

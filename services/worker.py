@@ -20,16 +20,20 @@ import time
 from typing import Any
 
 import msgspec
-import nats
-from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError, NoServersError
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
 from stylestream.config import IMAGES_STREAM, RESULTS_SUBJECT_PREFIX, Settings
-from stylestream.errors import BadMessage, ExtractorError, PublishFailed, StylestreamError
-from stylestream.extractors import CATALOG, ExtractContext, ExtractorSpec, ExtractFn
+from stylestream.errors import (
+    BadMessage,
+    ExtractorError,
+    PublishFailed,
+    StylestreamError,
+)
+from stylestream.extractors import CATALOG, ExtractContext, ExtractFn, ExtractorSpec
 from stylestream.extractors.image import decode
 from stylestream.schemas import (
     ErrorInfo,
@@ -40,6 +44,7 @@ from stylestream.schemas import (
     results_subject,
 )
 
+from .connection import close_connection, connect
 from .dispositions import settle
 from .topology import consumer_name, ensure_topology
 
@@ -105,7 +110,7 @@ class ExtractorWorker:
                     break
                 try:
                     msgs = await sub.fetch(1, timeout=self.settings.fetch_wait_s)
-                except (NatsTimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, NatsTimeoutError):
                     self._slots.release()
                     continue
                 except (ConnectionClosedError, NoServersError):
@@ -118,7 +123,7 @@ class ExtractorWorker:
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(NatsError):  # connection already closing
                 await sub.unsubscribe()
             self._pool.shutdown(wait=True)
 
@@ -173,7 +178,7 @@ class ExtractorWorker:
                 timeout=PUBLISH_TIMEOUT_S,
                 headers={"Nats-Msg-Id": f"{event.request_id}.{self.spec.name}"},
             )
-        except (NatsTimeoutError, asyncio.TimeoutError, ConnectionClosedError) as exc:
+        except (TimeoutError, NatsTimeoutError, ConnectionClosedError) as exc:
             log.warning("result publish failed for %s: %s", event.request_id, exc)
             await settle(msg, PublishFailed(str(exc)))
             return
@@ -200,10 +205,7 @@ async def run_workers(
 ) -> None:
     """Connect, ensure topology, serve the named extractors until ``stop`` is set."""
     specs = [CATALOG[n] for n in names]
-    nc: NATS = await nats.connect(
-        settings.nats_url, name=f"stylestream-worker-{'+'.join(names)}",
-        max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-    )
+    nc = await connect(settings.nats_url, f"stylestream-worker-{'+'.join(names)}")
     try:
         js = nc.jetstream()
         await ensure_topology(js, names, settings)
@@ -212,4 +214,4 @@ async def run_workers(
             w.load()
         await asyncio.gather(*(w.run(stop) for w in workers))
     finally:
-        await nc.drain()
+        await close_connection(nc)

@@ -40,6 +40,7 @@ DEFAULT_WORKER_CONCURRENCY = 1                     # messages in flight per work
 DEFAULT_FETCH_WAIT_S = 2.0                         # long-poll of an idle worker
 DEFAULT_NAK_DELAY_S = 1.0                          # retry delay after a failed publish
 DEFAULT_LIVENESS_INTERVAL_S = 1.0                  # gateway's consumer liveness poll
+DEFAULT_LIVENESS_GRACE_S = 10.0                    # live = a worker pulled or held work this recently
 
 
 def _env_bool(value: str) -> bool:
@@ -71,11 +72,12 @@ class Settings:
     results_max_bytes: int = DEFAULT_RESULTS_MAX_BYTES
     fetch_wait_s: float = DEFAULT_FETCH_WAIT_S
     liveness_interval_s: float = DEFAULT_LIVENESS_INTERVAL_S
+    liveness_grace_s: float = DEFAULT_LIVENESS_GRACE_S
     #: extra modules whose import registers extractors (tests, third-party plugins)
     plugins: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for env_name, (field, parse) in _ENV.items():

@@ -6,7 +6,6 @@ import asyncio
 
 import aiohttp
 import msgspec
-import pytest
 
 from stylestream.schemas import decode_message
 from stylestream.services.stack import Stack

@@ -8,7 +8,12 @@ import pytest
 from PIL import Image
 
 from stylestream.config import Settings
-from stylestream.errors import BadParameter, ImageTooLarge, InvalidImage, UnknownExtractor
+from stylestream.errors import (
+    BadParameter,
+    ImageTooLarge,
+    InvalidImage,
+    UnknownExtractor,
+)
 from stylestream.extractors import CATALOG
 from stylestream.extractors.image import decode, probe
 from stylestream.gateway.client import ws_url

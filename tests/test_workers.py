@@ -11,14 +11,18 @@ import nats
 import pytest
 
 from stylestream.config import IMAGES_STREAM
+from stylestream.errors import (
+    BadMessage,
+    ExtractorError,
+    InvalidImage,
+    ModelUnavailable,
+    PublishFailed,
+)
 from stylestream.schemas import ImageEvent, decode_event, encode_event
 from stylestream.services.dispositions import Action, disposition_for
 from stylestream.services.stack import Stack
-from stylestream.errors import (
-    BadMessage, ExtractorError, InvalidImage, ModelUnavailable, PublishFailed,
-)
 
-from .conftest import ROOT, PLUGIN
+from .conftest import PLUGIN, ROOT
 from .support.wire import collect
 
 
