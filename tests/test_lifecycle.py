@@ -104,3 +104,29 @@ async def test_lost_bus_gives_bus_unavailable(screenshot_png: bytes, tmp_path: P
     finally:
         await runner.cleanup()
     assert message.stage == "failed" and message.metadata.error.code == "BUS_UNAVAILABLE"
+
+
+async def test_gateway_runs_alone_against_running_workers(stack, screenshot_png: bytes) -> None:
+    """`stylestream gateway --nats URL` (what docker compose runs) serves the existing workers."""
+    env = {k: v for k, v in os.environ.items() if k != "STYLESTREAM_PLUGINS"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stylestream.cli", "gateway", "--nats", stack.nats_url, "--port", "0",
+        stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    assert proc.stderr is not None
+    try:
+        url = None
+        while url is None:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+            assert line, "gateway exited early"
+            if m := re.search(r"Running on (http://\S+)", line):
+                url = m.group(1)
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/v1/extractions?extractors=color",
+                                    data=screenshot_png) as resp:
+                stages = [decode_message(line).stage async for line in resp.content if line.strip()]
+        # liveness is polled once before the gateway listens, so the idle worker counts
+        assert stages == ["accepted", "extractor_complete", "complete"]
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
