@@ -57,7 +57,8 @@ MIN_PURITY = 0.5
 #: text colours: least exact pixels (count, and share of the image), least RGB contrast
 #: to the background, and how many backgrounds to try
 TEXT_MIN_PX = 60
-TEXT_MIN_SHARE = 0.0002
+TEXT_MIN_SHARE = 0.00006
+TEXT_MIN_PURITY = 0.3
 TEXT_MIN_CONTRAST = 60.0
 TEXT_MAX_BASES = 8
 #: shortest horizontal/vertical same-colour run that counts as a line (1-px borders)
@@ -280,7 +281,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     keep &= conf >= MIN_CONFIDENCE
 
     if not lossy:
-        text, text_conf = _text_colours(img, labels, pairs, uniq, counts, assigned,
+        text, text_conf = _text_colours(img, codes, labels, pairs, uniq, counts, assigned,
                                         np.asarray(seeds), keep, purity, core_px)
         keep |= text
         conf = np.where(text, np.maximum(conf, text_conf), conf)
@@ -323,7 +324,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     return out
 
 
-def _text_colours(img, labels, pairs, uniq, counts, assigned, seeds, keep, purity, core_px):
+def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep, purity, core_px):
     """Colours of anti-aliased text: thin glyph strokes have no solid core, but the text
     colour is the far end of a ramp of edge blends towards the background behind it.
 
@@ -339,7 +340,9 @@ def _text_colours(img, labels, pairs, uniq, counts, assigned, seeds, keep, purit
     found = np.zeros(k, bool)
     conf = np.zeros(k)
     seed_count = counts[seeds]
-    cand = np.flatnonzero(~keep & (purity >= MIN_PURITY)
+    # near-solid AA pixels join the text colour's cluster, so purity is lower than for
+    # a flat area; the ramp and neighbour tests below are what reject gradients
+    cand = np.flatnonzero(~keep & (purity >= TEXT_MIN_PURITY)
                           & (seed_count >= max(TEXT_MIN_PX, TEXT_MIN_SHARE * n)))
     bases = np.flatnonzero(keep & (core_px >= 5 * MIN_CORE))
     if len(cand) == 0 or len(bases) == 0:
@@ -379,9 +382,13 @@ def _text_colours(img, labels, pairs, uniq, counts, assigned, seeds, keep, purit
     touches = np.zeros(k)
     flat = labels.ravel()
     rgb_flat = img.reshape(-1, 3)
+    codes_flat = codes.ravel()
+    seed_code = np.r_[uniq[seeds], -1]
     for p, q in (pairs, pairs[::-1]):
         l_p = flat[p]
-        m = is_cand[l_p]
+        # only the candidate's exact pixels: its cluster also holds near blends of
+        # other, darker text, whose neighbours say nothing about the candidate
+        m = is_cand[l_p] & (codes_flat[p] == seed_code[l_p])
         t_lbl = l_p[m]
         qc = rgb_flat[q[m]].astype(np.float64)
         tb = seed_rgb[base_of[t_lbl]]

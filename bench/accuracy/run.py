@@ -14,7 +14,8 @@ Ground truth (see ``COLLECT_JS``)
     with their own text), SVG fill/stroke, colour stops of ``background-image`` gradients
     and ``::before``/``::after`` backgrounds/borders. Translucent colours are composited
     over the element's effective background (its ancestors' backgrounds, composited);
-    box-shadow colours are not "used" (a shadow is a blur, not a colour).
+    blurred box-shadow colours are not "used" (a blur paints a ramp, not a colour);
+    zero-blur ones (focus rings, hard offsets) are.
     *visible share* of a used colour: screenshot pixels exactly equal to it / all pixels.
     *expected* colours: visible share >= 0.05 %, or a text colour of text >= 18 px
     (or bold >= 14 px) whose text boxes cover >= 0.1 % of the viewport.
@@ -103,6 +104,9 @@ COLLECT_JS = r"""
         add(parse(cs['border' + s + 'Color']), 'border', el);
     }
     if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) add(parse(cs.outlineColor), 'outline', el);
+    // a box-shadow without blur (focus rings, hard offsets) paints a solid colour
+    for (const m of (cs.boxShadow || '').matchAll(/(rgba?\([^)]*\))\s+(-?[\d.]+)px\s+(-?[\d.]+)px\s+([\d.]+)px/g))
+      if (parseFloat(m[4]) === 0) add(parse(m[1]), 'shadow', el);
     if (el instanceof SVGElement) {
       add(parse(cs.fill), 'svg', el);
       add(parse(cs.stroke), 'svg', el);
