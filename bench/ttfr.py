@@ -29,7 +29,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for --plugin tes
 from color_speed import synthetic_ui  # noqa: E402  (bench-local helper)
 
 from stylestream.config import Settings  # noqa: E402
-from stylestream.extractors import CATALOG, ExtractContext, load_plugins  # noqa: E402
+from stylestream.extractors import CATALOG, load_plugins, prepare  # noqa: E402
 from stylestream.extractors.image import decode, probe  # noqa: E402
 from stylestream.gateway.client import ws_url  # noqa: E402
 from stylestream.schemas import decode_message  # noqa: E402
@@ -74,8 +74,9 @@ async def baseline_once(pool: concurrent.futures.Executor, image: bytes,
     probe(image, max_pixels=Settings().max_image_pixels)  # the gateway's check, for parity
 
     def run(name: str) -> dict:
-        pixels = decode(image, max_pixels=Settings().max_image_pixels)
-        return fns[name](pixels, ExtractContext(source_format="png"))
+        pixels, ctx = prepare(decode(image, max_pixels=Settings().max_image_pixels),
+                              source_format="png")
+        return fns[name](pixels, ctx)
 
     futures = [loop.run_in_executor(pool, run, n) for n in names]
     for first in asyncio.as_completed(futures):

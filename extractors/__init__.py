@@ -23,11 +23,33 @@ class ExtractContext:
     """What an extractor may know besides the pixels."""
 
     request_id: str = ""
-    #: device pixel ratio if the client told us; extractors may also detect it
-    scale: float | None = None
+    #: image pixels per CSS px of the array handed to the extractor (device pixel ratio,
+    #: divided by any downsizing). Extractors report lengths as measured / scale.
+    scale: float = 1.0
+    #: "request" (client said), "detected" (hairlines), or "default"
+    scale_source: str = "default"
     #: "png", "jpeg" or "webp": lossy sources get noise-tolerant treatment
     source_format: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def prepare(
+    image: np.ndarray, *, request_id: str = "", scale: float | None = None,
+    source_format: str = "",
+) -> tuple[np.ndarray, ExtractContext]:
+    """Decoded pixels -> (working array, context): scale known or detected, huge images
+    downsized. Every caller (workers, benchmarks, the accuracy harness) goes through here so
+    all extractors see the same array and the same scale."""
+    from .scale import detect_scale, working_image
+
+    if scale is not None:
+        source, device_scale = "request", scale
+    else:
+        device_scale = detect_scale(image)
+        source = "detected" if device_scale != 1.0 else "default"
+    work, work_scale = working_image(image, device_scale)
+    return work, ExtractContext(request_id=request_id, scale=work_scale, scale_source=source,
+                                source_format=source_format)
 
 
 ExtractFn = Callable[[np.ndarray, ExtractContext], dict[str, Any]]

@@ -20,11 +20,25 @@ from .stream import (
     deep_merge,
     encode_message,
 )
-from .tokens import EXTENSION_KEY, ColorToken, ColorValue, Evidence
+from .tokens import (
+    EXTENSION_KEY,
+    ColorToken,
+    ColorValue,
+    DimensionToken,
+    DimensionValue,
+    Evidence,
+    NumberToken,
+    ShadowToken,
+    ShadowValue,
+    TypographyToken,
+    TypographyValue,
+    px,
+)
 
 __all__ = [
     "WIRE_VERSION", "ErrorInfo", "ExtractorResult", "ImageEvent", "decode_event",
     "decode_result", "encode_event", "encode_result", "images_subject", "results_subject",
     "STAGES", "Metadata", "StreamMessage", "decode_message", "deep_merge", "encode_message",
-    "EXTENSION_KEY", "ColorToken", "ColorValue", "Evidence",
+    "EXTENSION_KEY", "ColorToken", "ColorValue", "DimensionToken", "DimensionValue", "Evidence",
+    "NumberToken", "ShadowToken", "ShadowValue", "TypographyToken", "TypographyValue", "px",
 ]

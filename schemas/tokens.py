@@ -26,6 +26,8 @@ class Evidence(msgspec.Struct, omit_defaults=True, kw_only=True):
     count: int | None = None
     #: up to a few example boxes [x, y, width, height] in image pixels
     boxes: list[tuple[int, int, int, int]] | None = None
+    #: short text samples (OCR), only where it ran
+    samples: list[str] | None = None
 
 
 class ColorValue(msgspec.Struct, kw_only=True):
@@ -42,3 +44,63 @@ class ColorToken(msgspec.Struct, kw_only=True):
     type: str = msgspec.field(default="color", name="$type")
     value: ColorValue = msgspec.field(name="$value")
     extensions: dict[str, Evidence] = msgspec.field(default_factory=dict, name="$extensions")
+
+
+class DimensionValue(msgspec.Struct, kw_only=True):
+    """DTCG 2025.10 dimension: ``{"value": 16, "unit": "px"}`` (CSS px, not device px)."""
+
+    value: float
+    unit: str = "px"
+
+
+class DimensionToken(msgspec.Struct, kw_only=True):
+    type: str = msgspec.field(default="dimension", name="$type")
+    value: DimensionValue = msgspec.field(name="$value")
+    extensions: dict[str, Evidence] = msgspec.field(default_factory=dict, name="$extensions")
+
+
+class NumberToken(msgspec.Struct, kw_only=True):
+    """Unitless numbers: font weights (``fontWeight``), line-height ratios (``number``)."""
+
+    type: str = msgspec.field(default="number", name="$type")
+    value: float = msgspec.field(name="$value")
+    extensions: dict[str, Evidence] = msgspec.field(default_factory=dict, name="$extensions")
+
+
+class TypographyValue(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """DTCG typography composite. ``fontFamily`` only when really known (OCR/LLM), never guessed."""
+
+    fontSize: DimensionValue
+    fontWeight: int
+    #: unitless ratio of line box to font size
+    lineHeight: float
+    fontFamily: list[str] | None = None
+    letterSpacing: DimensionValue | None = None
+
+
+class TypographyToken(msgspec.Struct, kw_only=True):
+    type: str = msgspec.field(default="typography", name="$type")
+    value: TypographyValue = msgspec.field(name="$value")
+    extensions: dict[str, Evidence] = msgspec.field(default_factory=dict, name="$extensions")
+
+
+class ShadowValue(msgspec.Struct, kw_only=True):
+    """DTCG shadow: colour (with alpha), offsets, blur (≈ 2σ of the Gaussian falloff), spread."""
+
+    color: ColorValue
+    offsetX: DimensionValue
+    offsetY: DimensionValue
+    blur: DimensionValue
+    spread: DimensionValue
+    inset: bool = False
+
+
+class ShadowToken(msgspec.Struct, kw_only=True):
+    type: str = msgspec.field(default="shadow", name="$type")
+    value: ShadowValue = msgspec.field(name="$value")
+    extensions: dict[str, Evidence] = msgspec.field(default_factory=dict, name="$extensions")
+
+
+def px(value: float) -> DimensionValue:
+    """A CSS-px dimension rounded to a quarter pixel (finer is noise at 1x)."""
+    return DimensionValue(value=round(value * 4) / 4)

@@ -33,7 +33,7 @@ from stylestream.errors import (
     PublishFailed,
     StylestreamError,
 )
-from stylestream.extractors import CATALOG, ExtractContext, ExtractFn, ExtractorSpec
+from stylestream.extractors import CATALOG, ExtractFn, ExtractorSpec, prepare
 from stylestream.extractors.image import decode
 from stylestream.schemas import (
     ErrorInfo,
@@ -59,9 +59,9 @@ def worker_id() -> str:
 
 def run_extractor(fn: ExtractFn, event: ImageEvent, max_pixels: int) -> dict[str, Any]:
     """Decode the event's image and run one extractor on it (called in a worker thread)."""
-    image = decode(event.image, max_pixels=max_pixels)
-    ctx = ExtractContext(
-        request_id=event.request_id, scale=event.scale, source_format=event.image_format
+    image, ctx = prepare(
+        decode(event.image, max_pixels=max_pixels),
+        request_id=event.request_id, scale=event.scale, source_format=event.image_format,
     )
     return fn(image, ctx)
 

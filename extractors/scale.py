@@ -1,0 +1,89 @@
+"""Device scale (device pixels per CSS px) of a screenshot, and the working resolution.
+
+``detect_scale`` reads the thickness of hairlines: CSS 1px borders and dividers are 1 device
+pixel thick at 1x, 2 at 2x, 3 at 3x, and almost every UI has some. It takes the thinnest
+line thickness that a meaningful share of long straight lines have. Where the evidence is
+thin or ambiguous (a page whose thinnest lines are 2px at a narrow 1x width) it answers 1.0;
+clients that know their scale pass ``scale=`` and this is skipped.
+
+``working_image`` downsizes images over ``max_pixels`` by an integer factor (area averaging:
+flat regions keep their exact colour; only edges blend, which extractors already ignore) and
+returns the scale of the array it hands back, so every extractor reports CSS px by dividing
+its measurements by ``ctx.scale``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+#: a hairline must run straight for this many pixels to count
+MIN_LINE_RUN = 24
+#: luma difference (0-255) that makes a row a line: subtle dividers are ~5-8
+MIN_CONTRAST = 3
+#: scale detection looks at a central crop of at most this many pixels
+DETECT_MAX_PIXELS = 2_000_000
+#: images larger than this are downsized before extraction (1440x900 at 2x is 5.2 MP)
+WORKING_MAX_PIXELS = 6_000_000
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    # integer luma; lines differ from their background by far more than rounding
+    return (image[..., 0].astype(np.int16) * 3 + image[..., 1] * 6 + image[..., 2]) // 10
+
+
+def _line_pixels(gray: np.ndarray, thickness: int, tol: int) -> int:
+    """Pixels of horizontal lines exactly ``thickness`` rows tall: rows equal to each other,
+    different from the row above and the row below (which may differ from each other: a
+    card border separates the card from the page)."""
+    h = gray.shape[0]
+    t = thickness
+    if h < t + 2:
+        return 0
+    above = gray[: h - t - 1]
+    below = gray[t + 1:]
+    first = gray[1: h - t]
+    last = gray[t: h - 1]
+    mask = (np.abs(first - above) > MIN_CONTRAST) & (np.abs(last - below) > MIN_CONTRAST)
+    for k in range(1, t):
+        mask &= np.abs(gray[1 + k: h - t + k] - first) <= tol
+    # the line's own thickness is exactly t: the row after the line is background again
+    run = cv2.erode(mask.astype(np.uint8), np.ones((1, MIN_LINE_RUN), np.uint8))
+    return int(run.sum())
+
+
+def detect_scale(image: np.ndarray, *, tol: int = 2) -> float:
+    """1.0, 2.0 or 3.0 from hairline thickness (see module doc); 1.0 when unsure."""
+    h, w = image.shape[:2]
+    if h * w > DETECT_MAX_PIXELS:  # a central crop keeps the cost bounded
+        f = math.sqrt(DETECT_MAX_PIXELS / (h * w))
+        ch, cw = int(h * f), int(w * f)
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        image = image[y0: y0 + ch, x0: x0 + cw]
+    gray = _gray(image)
+    counts = {}
+    for t in (1, 2, 3):
+        counts[t] = _line_pixels(gray, t, tol) + _line_pixels(gray.T, t, tol)
+    total = sum(counts.values())
+    if total < 4 * MIN_LINE_RUN:
+        return 1.0
+    for t in (1, 2, 3):
+        if counts[t] >= 0.2 * total:
+            # a 1x page can use 2px rules only; a wide canvas makes 2x the likelier reading
+            if t > 1 and w < 1100 * t:
+                return 1.0
+            return float(t)
+    return 1.0
+
+
+def working_image(image: np.ndarray, scale: float,
+                  max_pixels: int = WORKING_MAX_PIXELS) -> tuple[np.ndarray, float]:
+    """Downsize by an integer factor if over ``max_pixels``; return (array, its scale)."""
+    h, w = image.shape[:2]
+    if h * w <= max_pixels:
+        return image, scale
+    factor = math.ceil(math.sqrt(h * w / max_pixels))
+    small = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    return small, scale / factor
