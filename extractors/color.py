@@ -44,6 +44,8 @@ from stylestream.schemas.tokens import EXTENSION_KEY, ColorToken, ColorValue, Ev
 
 #: images larger than this are subsampled by striding before measuring
 MAX_PIXELS = 4_000_000
+#: an image of unknown format with more small speckle than this is treated as lossy
+NOISY = 0.008
 #: OKLab merge radius for lossless sources (Tailwind gray-50 vs gray-100 is ~0.018)
 MERGE_LOSSLESS = 0.010
 #: OKLab merge radius for lossy (JPEG, lossy WebP) sources
@@ -61,6 +63,10 @@ TEXT_MIN_SHARE = 0.00006
 TEXT_MIN_PURITY = 0.3
 TEXT_MIN_CONTRAST = 60.0
 TEXT_MAX_BASES = 8
+#: most of a text colour's neighbours that may lie beyond it (then it is a blend)
+TEXT_MAX_BEYOND = 0.02
+#: most of a text colour's pixels that may lie on long straight runs
+TEXT_MAX_LINE = 0.4
 #: shortest horizontal/vertical same-colour run that counts as a line (1-px borders)
 LINE_MIN = 12
 #: evidence needed to report a colour: solid-core pixels, or pixels on long lines
@@ -182,22 +188,30 @@ def _stride(pixels: int) -> int:
     return max(1, math.ceil(math.sqrt(pixels / MAX_PIXELS))) if pixels > MAX_PIXELS else 1
 
 
-def _noise_level(img: np.ndarray, codes: np.ndarray) -> float:
-    """Fraction of horizontally adjacent pixel pairs that differ slightly (1..6 levels).
+def _noise_level(img: np.ndarray) -> float:
+    """Fraction of pixels that are a small local extremum (1..6 levels above or below
+    both horizontal neighbours), on every 4th row.
 
-    Lossless UI screenshots are mostly runs of identical pixels with sharp edges; block
-    compression turns flat areas into speckle of small differences.
+    Block compression leaves speckle like that around every edge; a lossless render has
+    it only where a gradient is dithered. About 0.0001-0.005 for lossless UI screenshots,
+    0.015-0.07 for JPEG at quality 75-95, 0.005-0.02 for lossy WebP.
     """
-    differ = codes[:, 1:] != codes[:, :-1]
-    equal = differ.size - int(np.count_nonzero(differ))
-    ys, xs = np.nonzero(differ)
-    if len(ys) > 200_000:  # plenty for a fraction; keeps noisy images fast
-        step = len(ys) // 200_000 + 1
-        ys, xs = ys[::step], xs[::step]
-        equal //= step
-    d = np.abs(img[ys, xs + 1].astype(np.int16) - img[ys, xs]).max(axis=1)
-    small = int(np.count_nonzero(d <= 6))
-    return small / max(1, equal + small)
+    g = img[::4].astype(np.int16)
+    a = g[:, 1:-1] - g[:, :-2]
+    b = g[:, 1:-1] - g[:, 2:]
+    ext = (a * b > 0) & (np.abs(a) <= 6) & (np.abs(b) <= 6)
+    return float(ext.any(axis=2).mean())
+
+
+def _is_lossy(img: np.ndarray, source_format: str) -> bool:
+    """Trust the container when it decides (PNG is lossless, JPEG lossy); measure otherwise
+    (WebP can be either, and callers may not say)."""
+    fmt = source_format.lower()
+    if fmt in ("jpeg", "jpg"):
+        return True
+    if fmt == "png":
+        return False
+    return _noise_level(img) > NOISY
 
 
 def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
@@ -210,7 +224,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     uniq = srt[starts]
     counts = np.diff(np.r_[starts, n])
 
-    lossy = ctx.source_format in ("jpeg", "jpg") or _noise_level(img, codes) > 0.02
+    lossy = _is_lossy(img, ctx.source_format)
     radius = MERGE_LOSSY if lossy else MERGE_LOSSLESS
 
     # --- greedy clustering, seeds by frequency (ties: lower colour code first) ---
@@ -258,7 +272,8 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
         # flat pixel to pixel
         core &= _flat_mask(img, FLAT_LOSSY)
     core_px = np.bincount(labels[1:-1, 1:-1][core], minlength=k)[:k] if core.any() else np.zeros(k, np.int64)
-    need = core_px < MIN_CORE  # only these depend on line evidence
+    # line evidence decides for clusters without a solid core, and vetoes text colours
+    need = (core_px < MIN_CORE) | (purity < MIN_PURITY)
     line_px, line_blend, runs = _line_evidence(img, labels, need, lossy)
     pairs = _boundary_pairs(labels)
     adj = _adjacency(labels, pairs, k)
@@ -283,6 +298,9 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     if not lossy:
         text, text_conf = _text_colours(img, codes, labels, pairs, uniq, counts, assigned,
                                         np.asarray(seeds), keep, purity, core_px)
+        # glyphs are short strokes; a colour mostly in long straight runs is a rule or
+        # the edge of a shadow, which the line evidence above has already judged
+        text &= line_px <= TEXT_MAX_LINE * pixels
         keep |= text
         conf = np.where(text, np.maximum(conf, text_conf), conf)
 
@@ -381,27 +399,27 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
     opposite = np.zeros(k)
     touches = np.zeros(k)
     flat = labels.ravel()
-    rgb_flat = img.reshape(-1, 3)
+    rgb_flat = img.reshape(-1, 3).astype(np.float64)
     codes_flat = codes.ravel()
     seed_code = np.r_[uniq[seeds], -1]
-    for p, q in (pairs, pairs[::-1]):
+    p0, q0 = pairs
+    for p, q in ((p0, q0), (q0, p0)):
         l_p = flat[p]
         # only the candidate's exact pixels: its cluster also holds near blends of
         # other, darker text, whose neighbours say nothing about the candidate
         m = is_cand[l_p] & (codes_flat[p] == seed_code[l_p])
         t_lbl = l_p[m]
-        qc = rgb_flat[q[m]].astype(np.float64)
         tb = seed_rgb[base_of[t_lbl]]
         d = seed_rgb[t_lbl] - tb
-        length = np.sqrt((d * d).sum(axis=1))
-        # signed distance along base -> candidate, in RGB levels from the candidate
-        along = ((qc - tb) * d).sum(axis=1) / np.maximum(length, 1e-9) - length
+        length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)
+        # position on the ramp: 1 at the candidate, 0 at the background
+        t1 = ((rgb_flat[q[m]] - tb) * d).sum(axis=1) / (length * length)
         touches += np.bincount(t_lbl, minlength=k)[:k]
-        beyond += np.bincount(t_lbl, weights=along > 3.0, minlength=k)[:k]
-        opposite += np.bincount(t_lbl, weights=along < -1.15 * length - 3.0, minlength=k)[:k]
+        beyond += np.bincount(t_lbl, weights=t1 > 1 + 3.0 / length, minlength=k)[:k]
+        opposite += np.bincount(t_lbl, weights=t1 < -0.15 - 3.0 / length, minlength=k)[:k]
     ok = np.zeros(k, bool)
     ok[tested] = True
-    ok &= (beyond <= 0.1 * touches) & (opposite <= 0.25 * touches) & (touches > 0)
+    ok &= (beyond <= TEXT_MAX_BEYOND * touches) & (opposite <= 0.25 * touches) & (touches > 0)
     conf = np.where(ok, np.clip(0.5 + 0.15 * np.log10(np.maximum(seed_count, 1) / TEXT_MIN_PX), 0.5, 0.8), 0.0)
     return ok, conf
 
