@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+## Style Dictionary v5 (npm) to check that our DTCG output builds; skipped without npm
+JS_TOOLS := tests/js/node_modules/.package-lock.json
+$(JS_TOOLS): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Style Dictionary check will be skipped"; fi
+
 ## Debian's Chromium and fonts, for rendered-page tests and the accuracy harness
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -30,7 +37,7 @@ browser:
 run: install
 	$(BIN)/stylestream serve --host $(HOST) --port $(PORT)
 
-test: install browser
+test: install browser $(JS_TOOLS)
 	$(BIN)/python -m pytest
 
 bench: install
@@ -40,4 +47,4 @@ accuracy: install browser
 	$(BIN)/python bench/accuracy/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .accuracy build *.egg-info
+	rm -rf $(VENV) .pytest_cache .accuracy build *.egg-info tests/js/node_modules

@@ -89,6 +89,29 @@ def load_plugins(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
+def extract_local(
+    data: bytes, names: Iterable[str], *, scale: float | None = None,
+    max_pixels: int = 8000 * 8000,
+) -> dict[str, Any]:
+    """Decode once and run the named extractors in this process; the merged document.
+
+    The same computation the workers do, without the bus: for the accuracy harness, the
+    benchmarks' baseline and tools that want tokens from a file. Raises on extractor errors.
+    """
+    import msgspec
+
+    from stylestream.schemas import deep_merge
+
+    from .image import decode, sniff_format
+
+    pixels, ctx = prepare(decode(data, max_pixels=max_pixels), scale=scale,
+                          source_format=sniff_format(data) or "")
+    doc: dict[str, Any] = {}
+    for name in names:
+        deep_merge(doc, msgspec.to_builtins(CATALOG[name].load()(pixels, ctx)))
+    return doc
+
+
 def default_extractors() -> list[str]:
     """Names in manifest order: by tier, then registration order."""
     return [s.name for s in sorted(CATALOG.values(), key=lambda s: s.tier)]

@@ -24,7 +24,7 @@ from stylestream.extractors import CATALOG, load_plugins
 log = logging.getLogger("stylestream")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
-FORMATS = ("timeline", "json", "dtcg", "css")
+FORMATS = ("timeline", "json", "dtcg", "css", "flat")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--mode", choices=("atomic", "tier"), default=None)
     ex.add_argument("--scale", type=float, default=None, help="device pixel ratio if known")
     ex.add_argument("--format", choices=FORMATS, default=None,
-                    help="timeline (default on a terminal) | json (messages, NDJSON) | dtcg | css")
+                    help="timeline (default on a terminal) | json (messages, NDJSON) | dtcg | css | "
+                    "flat (JSON {token.path: css value} for code)")
     return parser
 
 
@@ -225,8 +226,12 @@ async def _extract(args: argparse.Namespace, settings: Settings, image: bytes,
         from stylestream.gateway.formats import to_css
 
         sys.stdout.write(to_css(final.tokens))
+    elif fmt == "flat":
+        from stylestream.gateway.formats import to_flat
+
+        print(json.dumps(to_flat(final.tokens), indent=2))
     failed = final.metadata.failed or []
-    if failed and fmt in ("dtcg", "css"):
+    if failed and fmt in ("dtcg", "css", "flat"):
         print(f"stylestream: failed extractors: {', '.join(failed)}", file=sys.stderr)
     return EXIT_PARTIAL if failed else EXIT_OK
 

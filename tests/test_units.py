@@ -18,7 +18,7 @@ from stylestream.extractors import CATALOG
 from stylestream.extractors.image import decode, probe
 from stylestream.gateway.client import ws_url
 from stylestream.gateway.extraction import parse_params
-from stylestream.gateway.formats import to_css
+from stylestream.gateway.formats import to_css, to_flat
 from stylestream.schemas import deep_merge
 
 
@@ -74,12 +74,32 @@ def test_ws_url_query_and_errors() -> None:
         ws_url("ftp://h:1")
 
 
-def test_css_from_dtcg() -> None:
-    doc = {"color": {"palette": {"blue-55": {"$type": "color", "$value": {"hex": "#2563eb"}}}},
+def test_css_and_flat_from_dtcg() -> None:
+    black = {"colorSpace": "srgb", "components": [0, 0, 0], "alpha": 0.1, "hex": "#000000"}
+    doc = {"color": {"palette": {"blue-55": {"$type": "color", "$value": {"hex": "#2563eb"}}},
+                     "$extensions": {"dev.stylestream": {"scheme": "light"}}},
            "spacing": {"4": {"$type": "dimension", "$value": {"value": 16, "unit": "px"}}},
-           "note": {"$type": "string", "$value": "hi"}}
-    assert to_css(doc) == (":root {\n  --color-palette-blue-55: #2563eb;\n"
-                           "  --spacing-4: 16px;\n  --note: hi;\n}\n")
+           "shadow": {"md": {"$type": "shadow", "$value": {
+               "color": black, "offsetX": {"value": 0, "unit": "px"},
+               "offsetY": {"value": 4, "unit": "px"}, "blur": {"value": 6, "unit": "px"},
+               "spread": {"value": -1, "unit": "px"}, "inset": False}}},
+           "typography": {"body": {"$type": "typography", "$value": {
+               "fontSize": {"value": 16, "unit": "px"}, "fontWeight": 400, "lineHeight": 1.5}}},
+           "font": {"lineHeight": {"body": {"$type": "number", "$value": 1.5}}}}
+    assert to_css(doc) == (
+        ":root {\n"
+        "  --color-palette-blue-55: #2563eb;\n"
+        "  --spacing-4: 16px;\n"
+        "  --shadow-md: 0px 4px 6px -1px rgba(0, 0, 0, 0.1);\n"
+        "  --typography-body-font-size: 16px;\n"
+        "  --typography-body-font-weight: 400;\n"
+        "  --typography-body-line-height: 1.5;\n"
+        "  --font-line-height-body: 1.5;\n"
+        "}\n")
+    flat = to_flat(doc)
+    assert flat["color.palette.blue-55"] == "#2563eb"
+    assert flat["typography.body.font-size"] == "16px"
+    assert flat["shadow.md"] == "0px 4px 6px -1px rgba(0, 0, 0, 0.1)"
 
 
 def _encoded(image: Image.Image, fmt: str) -> bytes:
