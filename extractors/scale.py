@@ -1,9 +1,9 @@
 """Device scale (device pixels per CSS px) of a screenshot, and the working resolution.
 
 ``detect_scale`` reads the thickness of hairlines: CSS 1px borders and dividers are 1 device
-pixel thick at 1x, 2 at 2x, 3 at 3x, and almost every UI has some. It takes the thinnest
-line thickness that a meaningful share of long straight lines have. Where the evidence is
-thin or ambiguous (a page whose thinnest lines are 2px at a narrow 1x width) it answers 1.0;
+pixel thick at 1x, 2 at 2x, 3 at 3x, and almost every UI has some. Any real share of 1px
+lines means 1x; otherwise the dominant thin thickness (2 or 3) is the scale. Where the
+evidence is thin it answers 1.0. A 1x page whose thinnest rules are all 2px reads as 2x:
 clients that know their scale pass ``scale=`` and this is skipped.
 
 ``working_image`` downsizes images over ``max_pixels`` by an integer factor (area averaging:
@@ -69,11 +69,10 @@ def detect_scale(image: np.ndarray, *, tol: int = 2) -> float:
     total = sum(counts.values())
     if total < 4 * MIN_LINE_RUN:
         return 1.0
-    for t in (1, 2, 3):
-        if counts[t] >= 0.2 * total:
-            # a 1x page can use 2px rules only; a wide canvas makes 2x the likelier reading
-            if t > 1 and w < 1100 * t:
-                return 1.0
+    if counts[1] >= 0.1 * total:
+        return 1.0  # any real share of 1px lines rules out a higher scale
+    for t in (2, 3):
+        if counts[t] >= 0.3 * total:
             return float(t)
     return 1.0
 
