@@ -171,3 +171,33 @@ async def test_wire_messages_are_plain_json(stack: Stack, screenshot_png: bytes)
     docs = [msgspec.json.decode(f.data) for f in frames]
     assert [d["stage"] for d in docs] == ["accepted", "extractor_complete", "complete"]
     assert all(set(d) == {"stage", "tokens", "metadata"} for d in docs)
+
+
+async def test_8000_by_8000_screenshot_streams_through_the_bus(stack: Stack) -> None:
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from .conftest import png_bytes, ui_screenshot
+
+    huge = cv2.resize(np.asarray(ui_screenshot(800, 800)), (8000, 8000),
+                      interpolation=cv2.INTER_NEAREST)
+    msgs = await collect(stack.url, png_bytes(Image.fromarray(huge)), extractors=["color"])
+    assert stages(msgs) == ["accepted", "extractor_complete", "complete"]
+    hexes = {t["$value"]["hex"] for t in msgs[1].tokens["color"]["palette"].values()}
+    assert {"#2563eb", "#ffffff", "#f3f4f6"} <= hexes
+
+
+async def test_near_limit_upload_fits_the_bus(stack: Stack) -> None:
+    """A ~7.5 MB upload (noise PNG) crosses gateway -> JetStream -> worker intact."""
+    import numpy as np
+    from PIL import Image
+
+    from .conftest import png_bytes
+
+    noise = np.random.default_rng(3).integers(0, 256, (1600, 1600, 3), dtype=np.uint8)
+    data = png_bytes(Image.fromarray(noise))
+    assert 7_000_000 < len(data) <= 8 * 1024 * 1024
+    msgs = await collect(stack.url, data, extractors=["fast"])
+    assert stages(msgs) == ["accepted", "extractor_complete", "complete"]
+    assert msgs[1].tokens["fast"]["size"]["$value"] == 1600
