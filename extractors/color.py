@@ -512,6 +512,18 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
                     & (resid <= tol))
         if lossy:
             is_blend |= _fringe(c, a) | _fringe(c, b)
+        else:
+            # the edge of a soft shadow: on one side the colour keeps fading for another
+            # pixel (a 1-px border is followed by a flat surface instead)
+            n_rows = lab_.shape[0]
+            r2a, r2b = np.maximum(r - 2, 0), np.minimum(r + 2, n_rows - 1)
+            if transpose:
+                a2, b2 = img[pos, r2a], img[pos, r2b]
+            else:
+                a2, b2 = img[r2a, pos], img[r2b, pos]
+            a2, b2 = a2.astype(np.float32), b2.astype(np.float32)
+            is_blend |= _fading(c, a, a2) & (r >= 2)
+            is_blend |= _fading(c, b, b2) & (r < n_rows - 2)
         frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
         line_px += np.bincount(lbl, weights=lengths, minlength=k)[:k].astype(np.int64)
         blend_px += np.bincount(lbl, weights=lengths * frac, minlength=k)[:k].astype(np.int64)
@@ -529,6 +541,17 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
                 if prev is None or max(box[2], box[3]) > max(prev[2], prev[3]):
                     example[int(gl[i])] = box
     return line_px, blend_px, example
+
+
+def _fading(c: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
+    """Whether ``c -> n1 -> n2`` (three pixels in a row) is a ramp still on its way:
+    ``n1`` strictly between ``c`` and ``n2`` on their sRGB segment. (m, 3) float -> (m,)."""
+    d = n2 - c
+    den = (d * d).sum(axis=1)
+    t = ((n1 - c) * d).sum(axis=1) / np.maximum(den, 1e-6)
+    resid = np.abs(n1 - (c + t[:, None] * d)).max(axis=1)
+    span = np.sqrt(den)
+    return (span >= 6.0) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= 3.0 + 0.1 * span)
 
 
 def _boundary_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

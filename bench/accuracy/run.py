@@ -15,7 +15,9 @@ Ground truth (see ``COLLECT_JS``)
     and ``::before``/``::after`` backgrounds/borders. Translucent colours are composited
     over the element's effective background (its ancestors' backgrounds, composited);
     blurred box-shadow colours are not "used" (a blur paints a ramp, not a colour);
-    zero-blur ones (focus rings, hard offsets) are.
+    zero-blur ones (focus rings, hard offsets) are. Borders are composited over the
+    element's own background (CSS paints backgrounds under borders). A translucent
+    fixed/absolute layer (a modal backdrop) adds every earlier colour tinted by it.
     *visible share* of a used colour: screenshot pixels exactly equal to it / all pixels.
     *expected* colours: visible share >= 0.05 %, or a text colour of text >= 18 px
     (or bold >= 14 px) whose text boxes cover >= 0.1 % of the viewport.
@@ -80,11 +82,13 @@ COLLECT_JS = r"""
     return r;
   };
   const out = [];
-  const add = (rgba, kind, el, extra) => {
+  // `under`: the element whose effective background shows through a translucent colour
+  const add = (rgba, kind, under, extra) => {
     if (!rgba || rgba[3] === 0) return;
-    const c = rgba[3] < 1 ? over(rgba, effBg(el.parentElement || el)) : rgba;
+    const c = rgba[3] < 1 ? over(rgba, effBg(under)) : rgba;
     out.push(Object.assign({rgb: c.slice(0, 3), kind}, extra || {}));
   };
+  const overlays = [];
   const visible = (el, cs) => {
     if (cs.display === 'none' || cs.visibility === 'hidden' || parseFloat(cs.opacity) === 0) return null;
     const r = el.getBoundingClientRect();
@@ -98,18 +102,21 @@ COLLECT_JS = r"""
     if (area === null) continue;
     const bg = parse(cs.backgroundColor);
     if (bg && bg[3] > 0) out.push({rgb: effBg(el).slice(0, 3), kind: 'background', area});
-    for (const m of (cs.backgroundImage || '').matchAll(/rgba?\([^)]*\)/g)) add(parse(m[0]), 'gradient', el);
+    for (const m of (cs.backgroundImage || '').matchAll(/rgba?\([^)]*\)/g)) add(parse(m[0]), 'gradient', el.parentElement);
+    // a translucent fixed/absolute layer (modal backdrop) tints whatever it covers
+    if (bg && bg[3] > 0 && bg[3] < 1 && ['fixed', 'absolute'].includes(cs.position))
+      overlays.push({bg, rect: el.getBoundingClientRect(), index: out.length});
     for (const s of sides) {
       if (parseFloat(cs['border' + s + 'Width']) > 0 && !['none', 'hidden'].includes(cs['border' + s + 'Style']))
-        add(parse(cs['border' + s + 'Color']), 'border', el);
+        add(parse(cs['border' + s + 'Color']), 'border', el);  // painted over its own background
     }
-    if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) add(parse(cs.outlineColor), 'outline', el);
+    if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) add(parse(cs.outlineColor), 'outline', el.parentElement);
     // a box-shadow without blur (focus rings, hard offsets) paints a solid colour
     for (const m of (cs.boxShadow || '').matchAll(/(rgba?\([^)]*\))\s+(-?[\d.]+)px\s+(-?[\d.]+)px\s+([\d.]+)px/g))
-      if (parseFloat(m[4]) === 0) add(parse(m[1]), 'shadow', el);
+      if (parseFloat(m[4]) === 0) add(parse(m[1]), 'shadow', el.parentElement);
     if (el instanceof SVGElement) {
-      add(parse(cs.fill), 'svg', el);
-      add(parse(cs.stroke), 'svg', el);
+      add(parse(cs.fill), 'svg', el.parentElement);
+      add(parse(cs.stroke), 'svg', el.parentElement);
     }
     for (const pseudo of ['::before', '::after']) {
       const ps = getComputedStyle(el, pseudo);
@@ -141,6 +148,9 @@ COLLECT_JS = r"""
       }
     }
   }
+  for (const o of overlays)
+    for (const item of out.slice(0, o.index))
+      out.push({rgb: over(o.bg, item.rgb.concat([1])).slice(0, 3), kind: 'overlay'});
   return out;
 };
 """
