@@ -55,6 +55,9 @@ class Stack:
         self.worker_env = dict(worker_env or {})
         self.nats: EmbeddedNats | None = None
         self.procs: list[asyncio.subprocess.Process] = []
+        #: each worker process's /metrics URL, as it announced it
+        self.worker_metrics: list[str] = []
+        self._readers: list[asyncio.Task[None]] = []
         self.runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.url = ""
@@ -110,13 +113,26 @@ class Stack:
         env = {**os.environ, **self.worker_env}
         if self.settings.plugins:
             env["STYLESTREAM_PLUGINS"] = ",".join(self.settings.plugins)
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "stylestream.cli", "worker", name,
             "--nats", self.settings.nats_url, "--concurrency", str(self.concurrency),
+            "--metrics-port", "0",
             stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             env=env,
             preexec_fn=die_with_parent,
         )
+        self._readers.append(asyncio.create_task(self._read_stdout(proc)))
+        return proc
+
+    async def _read_stdout(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith("metrics: "):
+                self.worker_metrics.append(line.removeprefix("metrics: "))
+            elif line:
+                print(line, flush=True)
 
     async def stop(self) -> None:
         if self.runner is not None:
@@ -133,6 +149,9 @@ class Stack:
                 proc.kill()
                 await proc.wait()
         self.procs.clear()
+        for reader in self._readers:
+            await reader  # EOF once the process exited
+        self._readers.clear()
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

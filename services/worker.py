@@ -20,11 +20,13 @@ import time
 from typing import Any
 
 import msgspec
+from aiohttp import web
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError, NoServersError
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 
 from stylestream.config import IMAGES_STREAM, RESULTS_SUBJECT_PREFIX, Settings
 from stylestream.errors import (
@@ -46,6 +48,7 @@ from stylestream.schemas import (
 
 from .connection import close_connection, connect
 from .dispositions import settle
+from .metrics import WorkerMetrics, metrics_app
 from .topology import consumer_name, ensure_topology
 
 log = logging.getLogger("stylestream.worker")
@@ -77,8 +80,10 @@ class ExtractorWorker:
         *,
         concurrency: int = 1,
         ident: str | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.js = js
+        self.metrics = metrics or WorkerMetrics(CollectorRegistry())
         self.spec = spec
         self.settings = settings
         self.concurrency = max(1, concurrency)
@@ -128,27 +133,34 @@ class ExtractorWorker:
             self._pool.shutdown(wait=True)
 
     async def _handle(self, msg: Msg) -> None:
+        name = self.spec.name
+        self.metrics.inflight.labels(name).inc()
         try:
-            await self._process(msg)
+            outcome = await self._process(msg)
         finally:
+            self.metrics.inflight.labels(name).dec()
             self._slots.release()
+        self.metrics.messages.labels(name, outcome).inc()
 
-    async def _process(self, msg: Msg) -> None:
+    async def _process(self, msg: Msg) -> str:
+        """Handle one message; returns the outcome label for metrics."""
         try:
             event = decode_event(msg.data)
         except msgspec.DecodeError as exc:  # ValidationError is a subclass
             log.warning("terminating undecodable event on %s: %s", msg.subject, exc)
             await settle(msg, BadMessage(str(exc)))
-            return
+            return "termed"
         if self.spec.name not in event.extractors:
             await settle(msg)
-            return
+            return "skipped"
         if event.deadline and time.time() > event.deadline:
             log.info("skipping expired event %s", event.request_id)
             await settle(msg)
-            return
+            return "expired"
 
         attempt = msg.metadata.num_delivered or 1
+        if attempt > 1:
+            self.metrics.redeliveries.labels(self.spec.name).inc()
         started = time.perf_counter()
         error: StylestreamError | None = None
         tokens: dict[str, Any] = {}
@@ -160,6 +172,7 @@ class ExtractorWorker:
             log.exception("extractor %s failed on %s", self.spec.name, event.request_id)
             error = ExtractorError(f"{type(exc).__name__}: {exc}")
         duration_ms = (time.perf_counter() - started) * 1000.0
+        self.metrics.processing.labels(self.spec.name).observe(duration_ms / 1000.0)
 
         result = ExtractorResult(
             request_id=event.request_id,
@@ -181,9 +194,10 @@ class ExtractorWorker:
         except (TimeoutError, NatsTimeoutError, ConnectionClosedError) as exc:
             log.warning("result publish failed for %s: %s", event.request_id, exc)
             await settle(msg, PublishFailed(str(exc)))
-            return
+            return "retried"
         self.processed += 1
         await settle(msg, error)
+        return "ok" if error is None else error.code
 
     async def _run_with_heartbeat(self, msg: Msg, event: ImageEvent) -> dict[str, Any]:
         assert self._fn is not None
@@ -200,18 +214,53 @@ class ExtractorWorker:
             await msg.in_progress()
 
 
+async def poll_consumers(js: JetStreamContext, names: list[str], metrics: WorkerMetrics,
+                         interval_s: float) -> None:
+    """Export each served consumer's backlog (num_pending, num_ack_pending)."""
+    while True:
+        for name in names:
+            try:
+                info = await js.consumer_info(IMAGES_STREAM, consumer_name(name), timeout=2)
+            except (NatsError, TimeoutError):
+                continue
+            metrics.pending.labels(consumer_name(name)).set(info.num_pending or 0)
+            metrics.ack_pending.labels(consumer_name(name)).set(info.num_ack_pending or 0)
+        await asyncio.sleep(interval_s)  # periodic export, not a wait
+
+
 async def run_workers(
-    names: list[str], settings: Settings, *, concurrency: int, stop: asyncio.Event
+    names: list[str], settings: Settings, *, concurrency: int, stop: asyncio.Event,
+    metrics_port: int | None = None, metrics_host: str = "127.0.0.1",
 ) -> None:
-    """Connect, ensure topology, serve the named extractors until ``stop`` is set."""
+    """Connect, ensure topology, serve the named extractors until ``stop`` is set.
+
+    With ``metrics_port`` (0 = any free port) the worker serves /metrics and prints
+    ``metrics: http://host:port/metrics`` on stdout once listening.
+    """
     specs = [CATALOG[n] for n in names]
+    metrics = WorkerMetrics(CollectorRegistry())
+    runner: web.AppRunner | None = None
+    if metrics_port is not None:
+        runner = web.AppRunner(metrics_app(metrics), handle_signals=False, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, metrics_host, metrics_port).start()
+        host, port = runner.addresses[0][:2]
+        print(f"metrics: http://{host}:{port}/metrics", flush=True)
     nc = await connect(settings.nats_url, f"stylestream-worker-{'+'.join(names)}")
+    poller: asyncio.Task[None] | None = None
     try:
         js = nc.jetstream()
         await ensure_topology(js, names, settings)
-        workers = [ExtractorWorker(js, s, settings, concurrency=concurrency) for s in specs]
+        workers = [ExtractorWorker(js, s, settings, concurrency=concurrency, metrics=metrics)
+                   for s in specs]
         for w in workers:
             w.load()
+        poller = asyncio.create_task(
+            poll_consumers(js, names, metrics, settings.liveness_interval_s * 5))
         await asyncio.gather(*(w.run(stop) for w in workers))
     finally:
+        if poller is not None:
+            poller.cancel()
         await close_connection(nc)
+        if runner is not None:
+            await runner.cleanup()

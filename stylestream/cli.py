@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("names", nargs="+", metavar="NAME", help="extractors to serve")
     wk.add_argument("--nats", default=None, metavar="URL", help="NATS server URL (or NATS_URL)")
     wk.add_argument("--concurrency", type=int, default=None, help="messages in flight per extractor")
+    wk.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                    help="serve Prometheus /metrics on PORT (0: any free port; default: off, "
+                    "or STYLESTREAM_WORKER_METRICS_PORT)")
+    wk.add_argument("--metrics-host", default="127.0.0.1", help="bind address for /metrics")
 
     ex = sub.add_parser("extract", help="extract tokens from one screenshot")
     ex.add_argument("image", type=Path, help="PNG, JPEG or WebP file")
@@ -162,7 +166,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_workers(args.names, settings, concurrency=concurrency, stop=stop)
+        port = args.metrics_port if args.metrics_port is not None else settings.worker_metrics_port
+        await run_workers(args.names, settings, concurrency=concurrency, stop=stop,
+                          metrics_port=port, metrics_host=args.metrics_host)
 
     asyncio.run(run())
     return EXIT_OK

@@ -73,6 +73,8 @@ class Settings:
     fetch_wait_s: float = DEFAULT_FETCH_WAIT_S
     liveness_interval_s: float = DEFAULT_LIVENESS_INTERVAL_S
     liveness_grace_s: float = DEFAULT_LIVENESS_GRACE_S
+    #: worker /metrics port (None: off; 0: any free port)
+    worker_metrics_port: int | None = None
     #: extra modules whose import registers extractors (tests, third-party plugins)
     plugins: tuple[str, ...] = ()
 
@@ -106,6 +108,7 @@ _ENV: dict[str, tuple[str, object]] = {
     "STYLESTREAM_WORKER_CONCURRENCY": ("worker_concurrency", int),
     "STYLESTREAM_ACK_WAIT_S": ("ack_wait_s", float),
     "STYLESTREAM_PLUGINS": ("plugins", _plugins),
+    "STYLESTREAM_WORKER_METRICS_PORT": ("worker_metrics_port", int),
 }
 
 ENV_HELP = """environment (read once at start-up):
@@ -119,6 +122,7 @@ ENV_HELP = """environment (read once at start-up):
   STYLESTREAM_WORKER_CONCURRENCY   messages in flight per worker process (default %d)
   STYLESTREAM_ACK_WAIT_S           JetStream AckWait for extractor consumers (default %g)
   STYLESTREAM_PLUGINS              comma-separated modules that register extra extractors
+  STYLESTREAM_WORKER_METRICS_PORT  worker /metrics port (0: any free port; default off)
 """ % (
     DEFAULT_NATS_URL, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_IMAGE_BYTES,
     DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_INFLIGHT, DEFAULT_REQUEST_TIMEOUT_S,

@@ -111,3 +111,21 @@ def test_image_event_rejects_bad_fields() -> None:
                 {**raw, "extractors": ["Bad Name"]}):
         with pytest.raises(msgspec.ValidationError):
             decode_event(msgspec.msgpack.encode(bad))
+
+
+async def test_worker_metrics_are_served(stack: Stack, screenshot_png: bytes) -> None:
+    import aiohttp
+
+    await collect(stack.url, screenshot_png, extractors=["fast", "boom"])
+    assert len(stack.worker_metrics) == len(stack.procs)
+    texts = []
+    async with aiohttp.ClientSession() as session:
+        for url in stack.worker_metrics:
+            async with session.get(url) as resp:
+                assert resp.status == 200
+                texts.append(await resp.text())
+    body = "\n".join(texts)
+    assert 'stylestream_worker_messages_total{extractor="fast",outcome="ok"}' in body
+    assert 'stylestream_worker_messages_total{extractor="boom",outcome="EXTRACTOR_ERROR"}' in body
+    assert 'stylestream_worker_processing_seconds_count{extractor="fast"}' in body
+    assert 'stylestream_consumer_pending{consumer="ex-fast"}' in body
