@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from importlib import resources
 
@@ -17,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from stylestream.config import Settings
 from stylestream.errors import (
+    BadParameter,
     ImageTooLarge,
     NoImage,
     OverCapacity,
@@ -30,8 +32,10 @@ from stylestream.schemas import ErrorInfo, Metadata, StreamMessage, encode_messa
 from .bus import GatewayBus
 from .extraction import Extraction, ExtractionRequest, RequestParams, parse_params
 from .metrics import GatewayMetrics
+from .replay import replay
 
 log = logging.getLogger("stylestream.gateway")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 SETTINGS = web.AppKey("settings", Settings)
 CATALOG_KEY = web.AppKey("catalog", dict)
@@ -201,6 +205,21 @@ async def http_extract(request: web.Request) -> web.StreamResponse:
         )
 
 
+async def http_replay(request: web.Request) -> web.Response:
+    """GET /v1/extractions/{request_id}: the finished request's messages, as NDJSON."""
+    request_id = request.match_info["request_id"]
+    try:
+        if not _REQUEST_ID.fullmatch(request_id):
+            raise BadParameter(f"not a request id: {request_id!r}")
+        messages = await replay(request.app[BUS], request_id)
+    except RequestError as exc:
+        return web.Response(status=exc.http_status,
+                            body=encode_message(failed_message(exc, request_id)) + b"\n",
+                            content_type="application/x-ndjson")
+    body = b"".join(encode_message(m) + b"\n" for m in messages)
+    return web.Response(body=body, content_type="application/x-ndjson")
+
+
 # --- health, metrics, demo ---------------------------------------------------------------------
 
 async def healthz(request: web.Request) -> web.Response:
@@ -273,6 +292,7 @@ def create_app(
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/v1/extract", ws_extract)
     app.router.add_post("/v1/extractions", http_extract)
+    app.router.add_get("/v1/extractions/{request_id}", http_replay)
     app.router.add_get("/v1/extractors", list_extractors)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -23,11 +23,14 @@ from stylestream.config import (
 )
 from stylestream.errors import BusUnavailable
 from stylestream.schemas import (
+    RECORD_TOKEN,
     ImageEvent,
+    RequestRecord,
     encode_event,
     images_subject,
     results_subject,
 )
+from stylestream.schemas.bus import encode_record
 from stylestream.services.connection import close_connection, connect
 from stylestream.services.topology import consumer_name, ensure_topology
 
@@ -122,6 +125,28 @@ class GatewayBus:
         except (NatsError, TimeoutError) as exc:
             raise BusUnavailable(f"could not subscribe to results: {exc!r}") from None
         return sub, queue
+
+    async def publish_record(self, record: RequestRecord) -> None:
+        """Store what a finished request sent, for replay. Best effort: a lost record only
+        makes that request unreplayable, so failures are logged, not raised."""
+        try:
+            await self.js.publish(
+                results_subject(RESULTS_SUBJECT_PREFIX, record.request_id, RECORD_TOKEN),
+                encode_record(record), timeout=BUS_TIMEOUT_S,
+            )
+        except (NatsError, TimeoutError) as exc:
+            log.warning("could not store the record of %s: %r", record.request_id, exc)
+
+    async def stored_result(self, request_id: str, token: str) -> bytes | None:
+        """The last message stored on ``style.results.<id>.<token>``, or None."""
+        try:
+            msg = await self.js.get_last_msg(
+                RESULTS_STREAM, results_subject(RESULTS_SUBJECT_PREFIX, request_id, token))
+        except NotFoundError:
+            return None
+        except (NatsError, TimeoutError) as exc:
+            raise BusUnavailable(f"could not read stored results: {exc!r}") from None
+        return msg.data
 
     async def publish_event(self, event: ImageEvent, dedupe_key: str) -> None:
         try:

@@ -32,6 +32,7 @@ from stylestream.schemas import (
     ExtractorResult,
     ImageEvent,
     Metadata,
+    RequestRecord,
     StreamMessage,
     decode_result,
     deep_merge,
@@ -141,6 +142,14 @@ class Extraction:
         """
         req = self.request
         st = self._state = _State(t0=time.perf_counter())
+        sent: list[StreamMessage] = []
+        client_emit = emit
+
+        async def emit(message: StreamMessage) -> None:
+            # keep what was sent for replay; tokens are stored in the results already
+            sent.append(StreamMessage(stage=message.stage, metadata=message.metadata))
+            await client_emit(message)
+
         accepted_at = time.time()
         unavailable = {
             n: ErrorInfo(ExtractorUnavailable.code, f"no live worker serves {n!r}")
@@ -173,7 +182,7 @@ class Extraction:
 
         outcome = "ok" if not st.failed else ("partial" if len(st.failed) < self.total else "failed")
         total_ms = st.since_accept_ms()
-        await emit(StreamMessage(stage="complete", tokens=st.tokens, metadata=Metadata(
+        complete = StreamMessage(stage="complete", tokens=st.tokens, metadata=Metadata(
             request_id=self.request_id,
             mode=req.mode,
             extractors_completed=st.completed,
@@ -184,7 +193,11 @@ class Extraction:
             total_ms=total_ms,
             elapsed=dict(st.elapsed),
             failed=list(st.failed),
-        )))
+        ))
+        # stored before the client hears `complete`, so a replay right after it finds it
+        sent.append(StreamMessage(stage="complete", metadata=complete.metadata))
+        await self.bus.publish_record(RequestRecord(request_id=self.request_id, messages=sent))
+        await client_emit(complete)
         self.metrics.request_duration.labels(req.mode).observe(total_ms / 1000.0)
         self.metrics.requests.labels(req.mode, outcome).inc()
         return outcome

@@ -1,10 +1,12 @@
 """Every message on the wire, defined once (msgspec Structs)."""
 
 from .bus import (
+    RECORD_TOKEN,
     WIRE_VERSION,
     ErrorInfo,
     ExtractorResult,
     ImageEvent,
+    RequestRecord,
     decode_event,
     decode_result,
     encode_event,
@@ -36,7 +38,7 @@ from .tokens import (
 )
 
 __all__ = [
-    "WIRE_VERSION", "ErrorInfo", "ExtractorResult", "ImageEvent", "decode_event",
+    "RECORD_TOKEN", "RequestRecord", "WIRE_VERSION", "ErrorInfo", "ExtractorResult", "ImageEvent", "decode_event",
     "decode_result", "encode_event", "encode_result", "images_subject", "results_subject",
     "STAGES", "Metadata", "StreamMessage", "decode_message", "deep_merge", "encode_message",
     "EXTENSION_KEY", "ColorToken", "ColorValue", "DimensionToken", "DimensionValue", "Evidence",

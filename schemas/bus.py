@@ -68,6 +68,21 @@ class ExtractorResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     attempt: int = 1
 
 
+class RequestRecord(msgspec.Struct, kw_only=True):
+    """What the gateway sent for one finished request, tokens left out (they are in the
+    extractors' results beside it). Published on ``style.results.<request_id>._request``;
+    ``GET /v1/extractions/{request_id}`` rebuilds the stream from it and the results."""
+
+    v: int = WIRE_VERSION
+    request_id: RequestId
+    #: StreamMessages in the order they were sent, each with empty ``tokens``
+    messages: list[Any]
+
+
+#: the results-subject token under which the request record is stored; extractor names
+#: cannot start with "_", so it never collides with a result
+RECORD_TOKEN = "_request"
+
 _event_encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(ImageEvent)
 _result_encoder = msgspec.json.Encoder()
@@ -88,6 +103,13 @@ def encode_result(result: ExtractorResult) -> bytes:
 
 def decode_result(data: bytes) -> ExtractorResult:
     return _result_decoder.decode(data)
+
+
+_record_encoder = msgspec.json.Encoder()
+
+
+def encode_record(record: RequestRecord) -> bytes:
+    return _record_encoder.encode(record)
 
 
 def images_subject(prefix: str, request_id: str) -> str:

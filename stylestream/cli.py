@@ -1,4 +1,4 @@
-"""stylestream command line: serve | gateway | worker | extract.
+"""stylestream command line: serve | gateway | worker | tail | extract.
 
 Machine formats (json, dtcg, css) print only that document on stdout; progress and logs go
 to stderr. `extract` exit codes: 0 all extractors done, 1 some failed, 2 the request failed.
@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "or STYLESTREAM_WORKER_METRICS_PORT)")
     wk.add_argument("--metrics-host", default="127.0.0.1", help="bind address for /metrics")
 
+    tl = sub.add_parser("tail", help="print bus traffic readably, like `nats sub`")
+    tl.add_argument("subject", nargs="?", default="style.>",
+                    help="subject to watch (default style.>; e.g. 'style.results.>')")
+    tl.add_argument("--nats", default=None, metavar="URL", help="NATS server URL (or NATS_URL)")
+    tl.add_argument("--count", type=int, default=None, help="stop after N messages")
+
     ex = sub.add_parser("extract", help="extract tokens from one screenshot")
     ex.add_argument("image", type=Path, help="PNG, JPEG or WebP file")
     ex.add_argument("--gateway", default=None, metavar="URL",
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = dataclasses.replace(settings, plugins=plugins)
     load_plugins(plugins)
     handler = {"serve": cmd_serve, "gateway": cmd_gateway, "worker": cmd_worker,
-               "extract": cmd_extract}[args.command]
+               "tail": cmd_tail, "extract": cmd_extract}[args.command]
     try:
         return handler(args, settings)
     except KeyboardInterrupt:
@@ -169,6 +175,22 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         port = args.metrics_port if args.metrics_port is not None else settings.worker_metrics_port
         await run_workers(args.names, settings, concurrency=concurrency, stop=stop,
                           metrics_port=port, metrics_host=args.metrics_host)
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
+def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
+    from stylestream.services.tail import tail
+
+    settings = _override(settings, nats_url=args.nats)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await tail(settings, args.subject, count=args.count, stop=stop)
 
     asyncio.run(run())
     return EXIT_OK

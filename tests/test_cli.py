@@ -89,3 +89,26 @@ async def test_extract_without_gateway_starts_an_embedded_stack(shot: Path) -> N
     assert code == 0, err
     assert "#2563eb" in out
     assert "embedded stack" in err  # progress goes to stderr, not into the document
+
+
+async def test_tail_prints_bus_traffic_readably(stack: Stack, shot: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "stylestream.cli", "tail", "--nats", stack.nats_url,
+        "--count", "3", env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None and proc.stdout is not None
+    line = await asyncio.wait_for(proc.stderr.readline(), 30)
+    assert b"listening on" in line  # subscribed and flushed: nothing can be missed now
+    from .support.wire import collect
+
+    msgs = await collect(stack.url, shot.read_bytes(), extractors=["fast"])
+    out = (await asyncio.wait_for(proc.stdout.read(), 30)).decode().splitlines()
+    assert await proc.wait() == 0
+    rid = msgs[0].metadata.request_id
+    assert out[0].startswith(f"style.images.{rid}  image event: request={rid} mode=atomic "
+                             "extractors=fast png")
+    subject, doc = out[1].split("  ", 1)
+    assert subject == f"style.results.{rid}.fast" and json.loads(doc)["ok"] is True
+    assert out[2].startswith(f"style.results.{rid}._request  ")

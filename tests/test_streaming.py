@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 import msgspec
+import pytest
 
 from stylestream.schemas import decode_message
 from stylestream.services.stack import Stack
@@ -201,3 +202,19 @@ async def test_near_limit_upload_fits_the_bus(stack: Stack) -> None:
     msgs = await collect(stack.url, data, extractors=["fast"])
     assert stages(msgs) == ["accepted", "extractor_complete", "complete"]
     assert msgs[1].tokens["fast"]["size"]["$value"] == 1600
+
+
+@pytest.mark.parametrize("mode", ["atomic", "tier"])
+async def test_finished_request_replays_from_the_results_stream(
+    stack: Stack, screenshot_png: bytes, mode: str
+) -> None:
+    live = await collect(stack.url, screenshot_png, extractors=["fast", "boom", "ai"], mode=mode)
+    request_id = live[0].metadata.request_id
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{stack.url}/v1/extractions/{request_id}") as resp:
+            assert resp.status == 200
+            replayed = [decode_message(line) for line in (await resp.read()).splitlines()]
+        async with session.get(f"{stack.url}/v1/extractions/0000000000unknown") as resp:
+            assert resp.status == 404
+            assert decode_message((await resp.read()).strip()).metadata.error.code == "NOT_FOUND"
+    assert msgspec.json.encode(replayed) == msgspec.json.encode(live)
