@@ -223,6 +223,30 @@ def test_gradient_does_not_explode_into_tokens():
     assert len(found) <= 6, found
 
 
+def test_photo_region_adds_no_colours():
+    rng = np.random.default_rng(1)
+    img = np.full((600, 900, 3), rgb("#f9fafb"), np.uint8)
+    coarse = rng.integers(0, 256, (10, 16, 3)).astype(np.uint8)
+    photo = cv2.resize(coarse, (560, 340), interpolation=cv2.INTER_CUBIC)
+    photo = np.clip(photo.astype(int) + rng.integers(-4, 5, photo.shape), 0, 255)
+    img[60:400, 60:620] = photo.astype(np.uint8)
+    img[450:490, 60:180] = rgb("#2563eb")
+    assert sorted(hexes(palette(img))) == ["#2563eb", "#f9fafb"]
+
+
+def test_soft_shadow_is_not_a_colour():
+    # a white card with a blurred drop shadow on a grey page
+    shade = np.zeros((500, 800), np.float32)
+    shade[110:330, 100:420] = 1.0
+    shade = cv2.GaussianBlur(shade, (0, 0), 6) * 0.35
+    page = np.array(rgb("#f4f4f5"), np.float32)
+    img = np.round(page * (1 - shade[..., None])).astype(np.uint8)
+    img[100:320, 100:420] = 255
+    img[140:160, 130:260] = rgb("#18181b")
+    found = hexes(palette(img))
+    assert sorted(found) == ["#18181b", "#f4f4f5", "#ffffff"], found
+
+
 # --- JPEG ------------------------------------------------------------------------------
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
