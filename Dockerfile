@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# One image, two targets: `app` (gateway + CPU workers) and `models` (adds the torch extra).
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY stylestream stylestream
+COPY schemas schemas
+COPY extractors extractors
+COPY services services
+COPY gateway gateway
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim AS app
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1
+RUN useradd --create-home --uid 10001 stylestream
+COPY --from=build /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels
+USER stylestream
+EXPOSE 8080 9091
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
+  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)" || exit 1
+CMD ["stylestream", "gateway", "--host", "0.0.0.0", "--port", "8080"]
+
+FROM app AS models
+USER root
+COPY --from=build /src /src
+RUN pip install "/src[models]" && rm -rf /src
+USER stylestream
+CMD ["stylestream", "worker", "shadow_depth", "style", "--metrics-port", "9091", "--metrics-host", "0.0.0.0"]
