@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image, two targets: `app` (gateway + CPU workers) and `models` (adds the torch extra).
+# `app`: the gateway and the CPU workers (docker-compose.yml picks the command per service).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -20,10 +20,3 @@ EXPOSE 8080 9091
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
   CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)" || exit 1
 CMD ["stylestream", "gateway", "--host", "0.0.0.0", "--port", "8080"]
-
-FROM app AS models
-USER root
-COPY --from=build /src /src
-RUN pip install "/src[models]" && rm -rf /src
-USER stylestream
-CMD ["stylestream", "worker", "shadow_depth", "style", "--metrics-port", "9091", "--metrics-host", "0.0.0.0"]

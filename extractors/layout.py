@@ -95,8 +95,8 @@ class Box:
 class _Side:
     kind: str            # "box" (closed transition), "edge" (image border), "open"
     offset: float        # box pixels beyond the region's last pixel (F run + transition)
-    outside: np.ndarray | None
-    border: np.ndarray | None
+    outside: tuple | None
+    border: tuple | None
     border_width: float
 
 
@@ -149,16 +149,20 @@ def _regions(image: np.ndarray, tol: int):
     edge[1:] |= ey
     edge[:-1] |= ey
     n, labels, stats, _ = cv2.connectedComponentsWithStats((~edge).view(np.uint8), connectivity=4)
-    flat = labels.ravel()
-    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
-    mean = np.stack([np.bincount(flat, weights=c.ravel(), minlength=n) for c in ch], axis=1) / area[:, None]
+    # colour statistics on every other pixel of every other row: regions worth measuring
+    # are at least MIN_SIDE wide, so each keeps enough samples
+    sub = labels[::2, ::2].ravel()
+    cnt = np.bincount(sub, minlength=n)
+    den = np.maximum(cnt, 1).astype(np.float64)
+    sch = [np.ascontiguousarray(c[::2, ::2]).ravel() for c in ch]
+    mean = np.stack([np.bincount(sub, weights=c, minlength=n) for c in sch], axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
-    off = np.zeros(flat.shape, bool)
-    for i, c in enumerate(ch):
-        off |= np.abs(c.ravel().astype(np.int16) - m[flat, i]) > tol
-    bad = np.bincount(flat[off], minlength=n)
-    uniform = 1.0 - bad / area
+    off = np.zeros(sub.shape, bool)
+    for i, c in enumerate(sch):
+        off |= np.abs(c.astype(np.int16) - m[sub, i]) > tol
+    bad = np.bincount(sub[off], minlength=n)
+    uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     return labels, stats, m, uniform
 
 
@@ -212,13 +216,19 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     if max(f_lr, f_tb) < 0.3 and not roundish:
         return None
 
-    F = fill.astype(np.int16)
-    sides = {
-        "left": _side_vote(img, F, tol, contrast, _samples(t_left, ch), y0, x0, 0, -1, True),
-        "right": _side_vote(img, F, tol, contrast, _samples(t_right, ch), y0, x0 + cw - 1, 0, 1, True),
-        "top": _side_vote(img, F, tol, contrast, _samples(t_top, cw), x0, y0, -1, 0, False),
-        "bottom": _side_vote(img, F, tol, contrast, _samples(t_bottom, cw), x0, y0 + ch - 1, 1, 0, False),
-    }
+    F = tuple(int(v) for v in fill)
+    Fi = np.array(F, np.int16)
+    sides: dict[str, _Side] = {}
+    for name, touch, length, base, start, step, vertical in (
+        ("left", t_left, ch, y0, x0, -1, True),
+        ("right", t_right, ch, y0, x0 + cw - 1, 1, True),
+        ("top", t_top, cw, x0, y0, -1, False),
+        ("bottom", t_bottom, cw, x0, y0 + ch - 1, 1, False),
+    ):
+        side = _side_vote(img, F, tol, contrast, _samples(touch, length), base, start, step, vertical)
+        if side.kind == "open":
+            return None
+        sides[name] = side
     kinds = [s.kind for s in sides.values()]
     if any(k == "open" for k in kinds) or all(k == "edge" for k in kinds):
         return None
@@ -256,8 +266,8 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     bx, by = max(bx, 0), max(by, 0)
     bw_, bh_ = min(bw_, W - bx), min(bh_, H - by)
     outs = [s.outside for s in closed if s.outside is not None]
-    outside = np.median(np.array(outs), axis=0) if outs else F
-    rim = np.array(border, np.float64) if border is not None else F.astype(np.float64)
+    outside = np.median(np.array(outs, np.float64), axis=0) if outs else Fi.astype(np.float64)
+    rim = np.array(border if border is not None else F, np.float64)
     radii = tuple(_corner_radius(img, bx, by, bw_, bh_, rim, outside.astype(np.float64), c, sides)
                   for c in range(4))
     good = sorted(r for r in radii if r >= 0)
@@ -267,7 +277,7 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         radius = float(sum(mid) / len(mid))
     return Box(
         x=bx, y=by, w=bw_, h=bh_,
-        fill=(int(F[0]), int(F[1]), int(F[2])),
+        fill=F,  # type: ignore[arg-type]
         border=border, border_width=round(bw, 3),
         radius=round(radius, 3), parent=None,
         radii=tuple(round(r, 3) for r in radii),  # type: ignore[arg-type]
@@ -286,27 +296,25 @@ def _samples(touch: np.ndarray, length: int) -> np.ndarray:
     return touch[np.rint(idx).astype(int)]
 
 
-def _side_vote(img, F, tol, contrast, positions, base, start, dy, dx, vertical) -> _Side:
-    """Classify one side from profiles at ``positions`` along it. For left/right sides
-    (``vertical``) positions are rows offset by ``base`` and ``start`` is the column."""
+def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical) -> _Side:
+    """Classify one side from outward profiles at ``positions`` along it: rows offset by
+    ``base`` for left/right sides (``vertical``, ``start`` is the column), columns for
+    top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down."""
     H, W = img.shape[:2]
+    n = min(PROFILE, start if step < 0 else (W if vertical else H) - 1 - start)
+    if n <= 0:
+        return _Side("edge", 0.0, None, None, 0.0)
+    lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
     results = []
     for p in positions:
-        if vertical:
-            y = base + int(p)
-            n = min(PROFILE, start if dx < 0 else W - 1 - start)
-            if n <= 0:
-                results.append(_Side("edge", 0.0, None, None, 0.0))
-                continue
-            prof = img[y, start - n: start + 1][::-1] if dx < 0 else img[y, start: start + n + 1]
-        else:
-            x = base + int(p)
-            n = min(PROFILE, start if dy < 0 else H - 1 - start)
-            if n <= 0:
-                results.append(_Side("edge", 0.0, None, None, 0.0))
-                continue
-            prof = img[start - n: start + 1, x][::-1] if dy < 0 else img[start: start + n + 1, x]
-        results.append(_profile(prof, F, tol, contrast, reaches_edge=n < PROFILE))
+        prof = img[base + int(p), lo:hi] if vertical else img[lo:hi, base + int(p)]
+        P = prof.tolist()
+        if step < 0:
+            P.reverse()
+        side = _profile(P, F, tol, contrast, reaches_edge=n < PROFILE)
+        results.append(side)
+        if side.kind == "open" and len(results) >= 2 and results[0].kind == "open":
+            return side  # two of at most five: the side is not closed
     kinds = [r.kind for r in results]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
     chosen = [r for r in results if r.kind == best]
@@ -320,59 +328,74 @@ def _side_vote(img, F, tol, contrast, positions, base, start, dy, dx, vertical) 
     return group[len(group) // 2]
 
 
-def _profile(P: np.ndarray, F: np.ndarray, tol: int, contrast: int, reaches_edge: bool) -> _Side:
-    """One outward profile: P[0] is the region's last pixel (the fill)."""
+def _dist(a, b) -> int:
+    return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2]))
+
+
+def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> _Side:
+    """One outward profile (list of RGB): P[0] is the region's last pixel (the fill)."""
     m = len(P)
-    diff_f = np.abs(P - F).max(axis=1)
-    away = np.flatnonzero(diff_f > tol)
-    if len(away) == 0:
+    i = 1
+    while i < m and _dist(P[i], F) <= tol:
+        i += 1
+    if i == m:
         return _Side("edge" if reaches_edge else "open", float(m - 1), None, None, 0.0)
-    i = int(away[0])
-    # runs of near-equal consecutive pixels from i on
+    # runs of near-equal consecutive pixels from i on; the outside is the first long one
     j = i
     o_start = -1
     while j < m:
         k = j + 1
-        while k < m and np.abs(P[k] - P[j]).max() <= tol:
+        while k < m and _dist(P[k], P[j]) <= tol:
             k += 1
         if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
             o_start = j
             break
         j = k
     if o_start < 0 or o_start - i > MAX_TRANSITION:
-        return _Side("open", 0.0, None, None, 0.0)
-    O = P[o_start: min(o_start + 3, m)].astype(np.float64).mean(axis=0)
-    Ff = F.astype(np.float64)
-    T = P[i:o_start].astype(np.float64)
-    if len(T) == 0:
-        if np.abs(O - Ff).max() < contrast:
-            return _Side("open", 0.0, None, None, 0.0)
+        return _OPEN
+    seg = P[o_start: o_start + 3]
+    O = tuple(sum(c[q] for c in seg) / len(seg) for q in range(3))
+    T = P[i:o_start]
+    if not T:
+        if _dist(O, F) < contrast:
+            return _OPEN
         return _Side("box", float(i - 1), O, None, 0.0)
-    t, resid = _blend(T, Ff, O)
-    if np.all(resid <= tol + 3) and np.all((t > -0.1) & (t < 1.1)):
-        if np.abs(O - Ff).max() < contrast:
-            return _Side("open", 0.0, None, None, 0.0)
-        return _Side("box", float(i - 1 + np.clip(t, 0, 1).sum()), O, None, 0.0)
+    fo = [_blend(c, F, O) for c in T]
+    if all(r <= tol + 3 and -0.1 < t < 1.1 for t, r in fo):
+        if _dist(O, F) < contrast:
+            return _OPEN
+        return _Side("box", i - 1 + sum(min(max(t, 0.0), 1.0) for t, _ in fo), O, None, 0.0)
     # a border: its colour is the transition pixel farthest from the fill-outside segment
-    B = T[int(np.argmax(resid))]
-    if np.abs(B - O).max() < contrast and np.abs(B - Ff).max() < contrast:
-        return _Side("open", 0.0, None, None, 0.0)
-    t_in, r_in = _blend(T, Ff, B)    # fill -> border blends: inside the box entirely
-    t_out, r_out = _blend(T, O, B)   # outside -> border blends: box by their border share
-    cov_b = np.where(r_in <= r_out, np.clip(t_in, 0, 1), np.clip(t_out, 0, 1))
-    box_part = np.where(r_in <= r_out, 1.0, np.clip(t_out, 0, 1))
-    return _Side("box", float(i - 1 + box_part.sum()), O, B, float(cov_b.sum()))
+    B = T[max(range(len(T)), key=lambda q: fo[q][1])]
+    if _dist(B, O) < contrast and _dist(B, F) < contrast:
+        return _OPEN
+    cov_b = 0.0
+    box_part = 0.0
+    for c in T:
+        t_in, r_in = _blend(c, F, B)    # fill -> border blends: inside the box entirely
+        t_out, r_out = _blend(c, O, B)  # outside -> border blends: box by their border share
+        if r_in <= r_out:
+            cov_b += min(max(t_in, 0.0), 1.0)
+            box_part += 1.0
+        else:
+            t_out = min(max(t_out, 0.0), 1.0)
+            cov_b += t_out
+            box_part += t_out
+    return _Side("box", i - 1 + box_part, O, tuple(B), cov_b)
 
 
-def _blend(T: np.ndarray, A: np.ndarray, B: np.ndarray):
-    """Each row of T as A + t (B - A): (t, max-channel residual)."""
-    d = B - A
-    den = float((d * d).sum())
+_OPEN = _Side("open", 0.0, None, None, 0.0)
+
+
+def _blend(c, A, B) -> tuple[float, float]:
+    """Colour c as A + t (B - A): (t, max-channel residual)."""
+    d0, d1, d2 = B[0] - A[0], B[1] - A[1], B[2] - A[2]
+    den = d0 * d0 + d1 * d1 + d2 * d2
+    e0, e1, e2 = c[0] - A[0], c[1] - A[1], c[2] - A[2]
     if den < 1e-9:
-        return np.zeros(len(T)), np.abs(T - A).max(axis=1)
-    t = ((T - A) @ d) / den
-    resid = np.abs(T - (A + t[:, None] * d)).max(axis=1)
-    return t, resid
+        return 0.0, max(abs(e0), abs(e1), abs(e2))
+    t = (e0 * d0 + e1 * d1 + e2 * d2) / den
+    return t, max(abs(e0 - t * d0), abs(e1 - t * d1), abs(e2 - t * d2))
 
 
 def _corner_radius(img, bx, by, bw, bh, rim, outside, corner, sides) -> float:

@@ -9,9 +9,10 @@ How
     2. Glyph candidates: connected components of the edge mask. Components that are hollow
        frames (boxes, buttons, inputs, checkboxes: nearly all their pixels on their own
        bounding box), thin long rules (dividers, borders), and huge ones are dropped.
-    3. Lines: each candidate paints a horizontal band (the middle of its height, extended to
-       the right by about a word space); connected bands are one line. Bands use the
-       middle of each glyph so stacked lines of a paragraph stay apart.
+    3. Lines: each candidate links to the first candidate to its right within about a word
+       space, seen from its middle row, if both stand on the same background and have
+       compatible heights; linked candidates are one line. Looking from the middle of each
+       glyph keeps stacked lines of a paragraph apart.
     4. Each line is measured in a crop of its own: the background is the colour of the crop's
        frame, the ink is the colour farthest from it, and every pixel gets a *coverage*
        (0 = background, 1 = ink) by projection on that segment, which undoes anti-aliasing.
@@ -45,8 +46,9 @@ import numpy as np
 EDGE_MIN = 24
 #: edge components this tall or shorter are never glyphs (1-3 px rules and specks)
 MIN_GLYPH_H = 5
-#: share of a component's pixels on its own bounding-box frame that makes it a hollow box
-HOLLOW_SHARE = 0.8
+#: share of a component's pixels within 3 px of its own bounding box that makes it a
+#: hollow box (rounded corners of buttons and inputs fall inside)
+HOLLOW_SHARE = 0.75
 #: background/ink contrast (RGB euclidean) below which a line is not text
 MIN_CONTRAST = 40.0
 #: least share of a crop's frame within FRAME_TOL of the background colour
@@ -56,6 +58,10 @@ FRAME_TOL = 14
 MAX_OFF_RAMP = 0.3
 #: ink coverage that counts as a glyph pixel
 INK = 0.5
+#: most median fill (ink area / box area) of glyph components; solid bars are ~1
+MAX_FILL = 0.8
+#: least share of glyph heights at the x-height or the tall height
+MIN_CLUSTERED = 0.6
 #: least ratio of tall-glyph to x-height medians for two height clusters (fonts: 1.25-1.6)
 TALL_OVER_X = 1.17
 
@@ -96,7 +102,7 @@ def find_text_lines(image: np.ndarray) -> list[TextLine]:
     ids = np.flatnonzero(glyph)
     if len(ids) < 2:
         return []
-    bands = _line_bands(stats, ids, H, W)
+    bands = _line_groups(gray, stats, ids)
     lines: list[TextLine] = []
     for x0, y0, x1, y1 in bands:
         line = _measure(image, x0, y0, x1, y1)
@@ -122,38 +128,92 @@ def _glyph_candidates(lab: np.ndarray, stats: np.ndarray, H: int) -> np.ndarray:
         sel[big] = True
         ys, xs = np.nonzero(sel[lab])
         ls = lab[ys, xs]
-        on_frame = ((ys - y[ls] < 2) | (y[ls] + h[ls] - 1 - ys < 2)
-                    | (xs - x[ls] < 2) | (x[ls] + w[ls] - 1 - xs < 2))
+        on_frame = ((ys - y[ls] < 3) | (y[ls] + h[ls] - 1 - ys < 3)
+                    | (xs - x[ls] < 3) | (x[ls] + w[ls] - 1 - xs < 3))
         frame = np.bincount(ls, weights=on_frame, minlength=len(stats))
-        ok &= ~(big & (frame >= HOLLOW_SHARE * np.maximum(area, 1)))
+        # a filled stem (l, I, 1 of large text) is hollow too, but tall and narrow
+        stem = h >= 3 * w
+        ok &= ~(big & ~stem & (frame >= HOLLOW_SHARE * np.maximum(area, 1)))
+    # containers: cards, tables, nav bars whose outline joins inner rules are not hollow,
+    # but hold other candidates inside their box; a glyph never holds three
+    tall = np.flatnonzero(ok & (h >= 14))
+    if len(tall):
+        cand = np.flatnonzero(ok & (h >= 7))  # not i-dots
+        cx = x[cand] + w[cand] / 2.0
+        cy = y[cand] + h[cand] / 2.0
+        for chunk in range(0, len(tall), 256):
+            t = tall[chunk:chunk + 256]
+            inside = ((cx[None, :] > x[t, None]) & (cx[None, :] < (x + w)[t, None])
+                      & (cy[None, :] > y[t, None]) & (cy[None, :] < (y + h)[t, None])
+                      & (h[cand][None, :] < 0.6 * h[t, None]))
+            ok[t[inside.sum(axis=1) >= 3]] = False
     return ok
 
 
-def _line_bands(stats: np.ndarray, ids: np.ndarray, H: int, W: int) -> list[tuple[int, int, int, int]]:
-    """Group glyph candidates into lines; return the union box (x0, y0, x1, y1) of each."""
+def _line_groups(gray: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Group glyph candidates into lines; return the union box (x0, y0, x1, y1) of each.
+
+    Each candidate paints its core (the middle half of its height) into a label map; from
+    the middle of its right side it looks right for about a word space (its own height)
+    and links to the first core it meets, if that candidate stands on the same background
+    (luma outside its corners) and is of a compatible height."""
+    H, W = gray.shape
     x, y, w, h = (stats[ids, i].astype(np.int64) for i in range(4))
-    mask = np.zeros((H, W), np.uint8)
-    top = y + (3 * h) // 10
-    bot = np.maximum(y + h - 1 - (3 * h) // 10, top)
-    right = np.minimum(x + w - 1 + h, W - 1)
-    for i in range(len(ids)):
-        mask[top[i]:bot[i] + 1, x[i]:right[i] + 1] = 1
-    n, lab = cv2.connectedComponents(mask, connectivity=4)
-    which = lab[(top + bot) // 2, x]
-    x1 = x + w
-    y1 = y + h
-    order = np.argsort(which, kind="stable")
-    which_s = which[order]
-    starts = np.flatnonzero(np.r_[True, which_s[1:] != which_s[:-1]])
+    n = len(ids)
+    # background luma: median of the four pixels just outside the corners
+    cxs = np.stack([x - 1, x + w, x - 1, x + w]).clip(0, W - 1)
+    cys = np.stack([y - 1, y - 1, y + h, y + h]).clip(0, H - 1)
+    bgl = np.median(gray[cys, cxs].astype(np.float32), axis=0)
+    labels = np.zeros((H, W), np.int32)
+    top = y + h // 4
+    bot = np.maximum(y + h - 1 - h // 4, top)
+    # small first, so a big candidate's core never hides the small ones it overlaps
+    for i in np.argsort(-h, kind="stable"):
+        labels[top[i]:bot[i] + 1, x[i]:x[i] + w[i]] = i + 1
+    # scan right from each candidate's middle row
+    start = np.minimum(x + w, W - 1)
+    length = np.clip(np.minimum(h + 1, W - start), 1, None)
+    mid = y + h // 2
+    seg = np.repeat(np.arange(n), length)
+    offs = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    hit = labels[mid[seg], start[seg] + offs] - 1
+    valid = (hit >= 0) & (hit != seg)
+    first = np.full(n, -1, np.int64)
+    vi = np.flatnonzero(valid)
+    if len(vi):
+        # first valid hit per segment: segments are in order, so keep each segment's first
+        segs_v = seg[vi]
+        keep = np.r_[True, segs_v[1:] != segs_v[:-1]]
+        first[segs_v[keep]] = hit[vi[keep]]
+    i_idx = np.flatnonzero(first >= 0)
+    j_idx = first[i_idx]
+    ratio = np.maximum(h[i_idx], h[j_idx]) / np.maximum(np.minimum(h[i_idx], h[j_idx]), 1)
+    ok = (np.abs(bgl[i_idx] - bgl[j_idx]) <= 24) & (ratio <= 2.6)
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a_, b_ in zip(i_idx[ok].tolist(), j_idx[ok].tolist(), strict=True):
+        ra, rb = find(a_), find(b_)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    root = np.array([find(i) for i in range(n)])
+    order = np.argsort(root, kind="stable")
+    rs = root[order]
+    starts = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1]])
     bx0 = np.minimum.reduceat(x[order], starts)
     by0 = np.minimum.reduceat(y[order], starts)
-    bx1 = np.maximum.reduceat(x1[order], starts)
-    by1 = np.maximum.reduceat(y1[order], starts)
+    bx1 = np.maximum.reduceat((x + w)[order], starts)
+    by1 = np.maximum.reduceat((y + h)[order], starts)
     cnt = np.diff(np.r_[starts, len(order)])
-    out = []
-    for i in np.flatnonzero(cnt >= 2):
-        out.append((int(bx0[i]), int(by0[i]), int(bx1[i]), int(by1[i])))
-    return out
+    # one candidate may be a whole word (small text: the gradients of its letters touch)
+    wide = (bx1 - bx0) >= 1.2 * (by1 - by0)
+    return [(int(bx0[i]), int(by0[i]), int(bx1[i]), int(by1[i]))
+            for i in np.flatnonzero((cnt >= 2) | wide)]
 
 
 # --- measuring one line ------------------------------------------------------------------
@@ -169,56 +229,52 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
         return None
     frame = np.concatenate([crop[0], crop[-1], crop[1:-1, 0], crop[1:-1, -1]])
     bg = np.median(frame, axis=0)
-    if np.mean(np.abs(frame - bg).max(axis=1) <= FRAME_TOL) < MIN_FRAME_UNIFORM:
+    if np.count_nonzero(np.abs(frame - bg).max(axis=1) <= FRAME_TOL) < MIN_FRAME_UNIFORM * len(frame):
         return None
     diff = crop - bg
     dist = np.sqrt((diff * diff).sum(axis=2))
-    far = float(np.percentile(dist, 99.8))
+    flat = dist.ravel()
+    k = max(3, flat.size // 500)
+    far = float(np.partition(flat, flat.size - k)[flat.size - k])
     if far < MIN_CONTRAST:
         return None
-    core = dist >= 0.93 * far
-    ink_rgb = np.median(crop[core], axis=0)
+    ink_rgb = np.median(crop[dist >= 0.93 * far], axis=0)
     d = ink_rgb - bg
     dd = float(d @ d)
     if dd < MIN_CONTRAST ** 2:
         return None
-    cov = np.clip((diff @ d) / dd, 0.0, 1.0)
-    resid = np.abs(diff - cov[..., None] * d).max(axis=2)
+    cov = np.clip((diff @ (d / dd)), 0.0, 1.0)
     fg = dist > FRAME_TOL
-    n_fg = int(fg.sum())
-    if n_fg == 0:
+    dfg = diff[fg]
+    if len(dfg) == 0:
         return None
-    off = np.count_nonzero(fg & (resid > 24.0 + 0.15 * np.sqrt(dd)))
-    if off > MAX_OFF_RAMP * n_fg:
+    resid = np.abs(dfg - cov[fg][:, None] * d).max(axis=1)
+    if np.count_nonzero(resid > 24.0 + 0.15 * np.sqrt(dd)) > MAX_OFF_RAMP * len(dfg):
         return None
-    inkmask = (cov >= INK).astype(np.uint8)
-    n, lab, st, _ = cv2.connectedComponentsWithStats(inkmask, connectivity=8)
-    if n < 3:
+    n, lab, st, _ = cv2.connectedComponentsWithStats((cov >= INK).view(np.uint8), connectivity=8)
+    st = st[1:]
+    st = st[st[:, 4] >= 2]
+    if len(st) < 2:
         return None
-    gx, gy, gw, gh, ga = (st[1:, i] for i in range(5))
-    keep = ga >= 2
-    gx, gy, gw, gh = gx[keep], gy[keep], gw[keep], gh[keep]
-    if len(gx) < 2:
-        return None
-    covp = np.pad(cov, ((1, 1), (0, 0)))  # row r of cov is row r + 1 of covp
-    # sub-pixel glyph top and bottom edges from the coverage of the edge rows
-    c_top_in = _seg_max(covp, gy + 1, gx, gw)
-    c_top_out = _seg_max(covp, gy, gx, gw)
-    c_bot_in = _seg_max(covp, gy + gh, gx, gw)
-    c_bot_out = _seg_max(covp, gy + gh + 1, gx, gw)
-    tops = gy + 1.0 - c_top_in - c_top_out
-    bots = (gy + gh - 1) + c_bot_in + c_bot_out
-    heights_px = gh
-    big = heights_px >= max(3, 0.3 * heights_px.max())
+    gx, gy, gw, gh, ga = (st[:, i] for i in range(5))
+    # sub-pixel glyph top and bottom edges from the coverage of the rows at each edge
+    m = len(gx)
+    c = _seg_max(cov, np.concatenate([gy, gy - 1, gy + gh - 1, gy + gh]),
+                 np.tile(gx, 4), np.tile(gw, 4))
+    tops = gy + 1.0 - c[:m] - c[m:2 * m]
+    bots = (gy + gh - 1.0) + c[2 * m:3 * m] + c[3 * m:]
+    big = gh >= max(3, 0.3 * gh.max())
     if np.count_nonzero(big) < 2:
+        return None
+    # solid blocks (bars, swatches) are not glyphs: most glyphs fill little of their box
+    if np.median(ga[big] / (gw[big] * gh[big])) > MAX_FILL:
         return None
     # baseline: the most common bottom among glyph-sized components
     bb = bots[big]
-    tol = max(1.0, 0.05 * float(np.median(heights_px[big])))
+    tol = max(1.0, 0.05 * float(np.median(gh[big])))
     counts = (np.abs(bb[:, None] - bb[None, :]) <= tol).sum(axis=1)
-    best = counts.max()
     # ties (rare) go to the higher bottom: descenders are never the majority
-    anchor = float(np.min(bb[counts == best]))
+    anchor = float(np.min(bb[counts == counts.max()]))
     on_base = np.abs(bb - anchor) <= tol
     if np.count_nonzero(on_base) < 2:
         return None
@@ -230,14 +286,18 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     if len(hts) < 2:
         return None
     x_height, cap_height = _height_clusters(hts)
-    if x_height == 0.0 and _lowercase(gy, gh, tops, bots, baseline, cap_height, tol):
+    # text: most glyph heights sit at the x-height or the tall height (bars do not)
+    near = np.abs(hts - cap_height) <= max(1.0, 0.08 * cap_height)
+    if x_height > 0:
+        near |= np.abs(hts - x_height) <= max(1.0, 0.1 * x_height)
+    if np.count_nonzero(near) < MIN_CLUSTERED * len(hts):
+        return None
+    if x_height == 0.0 and _lowercase(gh, tops, bots, baseline, cap_height, tol):
         x_height, cap_height = cap_height, 0.0
     stroke = _stroke(cov, baseline, x_height or cap_height)
     # ink box of the line in image pixels
-    ix0 = int(gx.min())
-    iy0 = int(gy.min())
-    ix1 = int((gx + gw).max())
-    iy1 = int((gy + gh).max())
+    ix0, iy0 = int(gx.min()), int(gy.min())
+    ix1, iy1 = int((gx + gw).max()), int((gy + gh).max())
     color = tuple(int(round(float(v))) for v in np.clip(ink_rgb, 0, 255))
     background = tuple(int(round(float(v))) for v in np.clip(bg, 0, 255))
     return TextLine(
@@ -245,11 +305,11 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
         x_height=round(float(x_height), 3), cap_height=round(float(cap_height), 3),
         baseline=round(cy0 + baseline, 3), stroke=round(float(stroke), 3),
         color=color, background=background,  # type: ignore[arg-type]
-        glyphs=int(len(gx)), ink=round(float(cov.sum()), 1),
+        glyphs=int(m), ink=round(float(cov.sum()), 1),
     )
 
 
-def _lowercase(gy, gh, tops, bots, baseline: float, height: float, tol: float) -> bool:
+def _lowercase(gh, tops, bots, baseline: float, height: float, tol: float) -> bool:
     """One height cluster only: is it x-height (lowercase) rather than capitals/digits?
     Yes when a glyph descends (g, p, y: reaches ``0.15 height`` below the baseline and is
     taller than the cluster) or a dot floats above the cluster (i, j)."""
@@ -303,8 +363,8 @@ def _stroke(cov: np.ndarray, baseline: float, band: float) -> float:
     r0, r1 = max(r0, 0), min(max(r1, r0 + 1), cov.shape[0])
     if r1 <= r0:
         return 0.0
-    rows = cov[r0:r1]
-    rows = np.pad(rows, ((0, 0), (1, 1)))
+    rows = np.zeros((r1 - r0, cov.shape[1] + 2), cov.dtype)
+    rows[:, 1:-1] = cov[r0:r1]
     on = rows > 0.1
     flat_on = on.ravel()
     flat = rows.ravel()
