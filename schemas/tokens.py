@@ -28,6 +28,8 @@ class Evidence(msgspec.Struct, omit_defaults=True, kw_only=True):
     boxes: list[tuple[int, int, int, int]] | None = None
     #: short text samples (OCR), only where it ran
     samples: list[str] | None = None
+    #: hex colour of a text style (typography tokens; DTCG typography has no colour)
+    color: str | None = None
 
 
 class ColorValue(msgspec.Struct, kw_only=True):
@@ -72,8 +74,9 @@ class TypographyValue(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     fontSize: DimensionValue
     fontWeight: int
-    #: unitless ratio of line box to font size
-    lineHeight: float
+    #: unitless ratio of line box to font size; None (left out) where no multi-line block
+    #: showed it, rather than guessed
+    lineHeight: float | None = None
     fontFamily: list[str] | None = None
     letterSpacing: DimensionValue | None = None
 
