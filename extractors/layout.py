@@ -94,10 +94,19 @@ class Box:
 @dataclass(slots=True)
 class _Side:
     kind: str            # "box" (closed transition), "edge" (image border), "open"
-    offset: float        # box pixels beyond the region's last pixel (F run + transition)
+    offset: float        # box pixels beyond the region's last pixel (fill run + transition)
     outside: tuple | None
     border: tuple | None
     border_width: float
+
+
+@dataclass(slots=True)
+class _Vote:
+    """A side's reading: ``a`` takes the first stable colour beyond the fill as the outside;
+    ``b`` (when the profiles allow it) takes it as a border band with the outside beyond."""
+
+    a: _Side
+    b: _Side | None
 
 
 def find_boxes(image: np.ndarray, *, lossy: bool | None = None,
@@ -175,8 +184,10 @@ def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarra
     ok = (w >= MIN_SIDE - 2) & (h >= MIN_SIDE - 2) & (a >= MIN_AREA) & (uniform >= MIN_UNIFORM)
     ok[0] = False  # label 0 is the edge pixels
     for t in text_lines:
-        # ink of a glyph and its counters lie inside the line's ink box
-        inside = ((x >= t.x - 2) & (y >= t.y - 2) & (x + w <= t.x + t.w + 2)
+        # ink of a glyph and its counters lie inside the line's ink band: within its rows,
+        # inside it or just beyond its ends (a glyph the line grouping left out)
+        reach = 1.5 * t.h
+        inside = ((x >= t.x - reach) & (y >= t.y - 2) & (x + w <= t.x + t.w + reach)
                   & (y + h <= t.y + t.h + 2))
         ok &= ~inside
     return np.flatnonzero(ok)
@@ -212,37 +223,49 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
             return None
     f_lr = min(len(t_left), len(t_right)) / ch
     f_tb = min(len(t_top), len(t_bottom)) / cw
-    roundish = abs(cw - ch) <= max(2, 0.06 * max(cw, ch)) and outline >= 0.76 * cw * ch
+    # circles, ellipses and pills touch their box at points only but fill it well
+    roundish = outline >= 0.76 * cw * ch
     if max(f_lr, f_tb) < 0.3 and not roundish:
         return None
 
     F = tuple(int(v) for v in fill)
-    Fi = np.array(F, np.int16)
-    sides: dict[str, _Side] = {}
+    votes: dict[str, _Vote] = {}
     for name, touch, length, base, start, step, vertical in (
         ("left", t_left, ch, y0, x0, -1, True),
         ("right", t_right, ch, y0, x0 + cw - 1, 1, True),
         ("top", t_top, cw, x0, y0, -1, False),
         ("bottom", t_bottom, cw, x0, y0 + ch - 1, 1, False),
     ):
-        side = _side_vote(img, F, tol, contrast, _samples(touch, length), base, start, step, vertical)
-        if side.kind == "open":
+        vote = _side_vote(img, F, tol, contrast, _samples(touch, length), base, start, step, vertical)
+        if vote.a.kind == "open" and vote.b is None:
             return None
-        sides[name] = side
-    kinds = [s.kind for s in sides.values()]
-    if any(k == "open" for k in kinds) or all(k == "edge" for k in kinds):
+        votes[name] = vote
+    if all(v.a.kind == "edge" for v in votes.values()):
         return None
-    closed = [s for s in sides.values() if s.kind == "box"]
-    filled = [s for s in closed if s.border is None]
-    bordered = [s for s in closed if s.border is not None]
-    edge_sides = len(sides) - len(closed)
-    if edge_sides and not filled:
+    # a band of one colour on all four sides with the outside beyond it is a border (a 1px
+    # CSS border at 3x, a glyph's stroke around its counter)
+    bands = [v.b for v in votes.values()]
+    if all(b is not None for b in bands):
+        cols = np.array([b.border for b in bands], np.float64)  # type: ignore[union-attr]
+        wid = np.array([b.border_width for b in bands])  # type: ignore[union-attr]
+        if np.abs(cols - cols[0]).max() > 3 * tol + 6 or wid.max() - wid.min() > 1.0:
+            bands = []
+    else:
+        bands = []
+    sides = {k: (bands[i] if bands else v.a) for i, (k, v) in enumerate(votes.items())}
+    if any(sd.kind == "open" for sd in sides.values()):
+        return None  # type: ignore[unreachable]
+    closed = [sd for sd in sides.values() if sd.kind == "box"]
+    # filled sides: the outside differs from the fill (with or without a border between)
+    filled = [sd for sd in closed if _dist(sd.outside, F) >= contrast]  # type: ignore[arg-type]
+    bordered = [sd for sd in closed if sd.border is not None]
+    if len(closed) < 4 and not filled:
         return None  # a strip between divider lines that runs off the image
     border = None
     bw = 0.0
     if len(bordered) == 4:
-        bs = np.array([s.border for s in bordered])
-        ws = np.array([s.border_width for s in bordered])
+        bs = np.array([sd.border for sd in bordered], np.float64)
+        ws = np.array([sd.border_width for sd in bordered])
         if np.abs(bs - bs[0]).max() <= 3 * tol + 6 and ws.max() - ws.min() <= 1.0:
             border = tuple(int(v) for v in np.rint(np.median(bs, axis=0)))
             bw = float(np.median(ws))
@@ -254,6 +277,11 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
             return None
     elif min(cw, ch) < 10 and max(cw, ch) > 3 * min(cw, ch):
         return None  # a stem of bold text, not a box
+    outs = [sd.outside for sd in closed if sd.outside is not None]
+    outside = np.median(np.array(outs, np.float64), axis=0)
+    if filled and area < 0.8 * outline and _glyph_ring(img, mask, left, right, has_r, x0, y0,
+                                                       outside, tol, contrast):
+        return None
 
     el = x0 - sides["left"].offset
     er = x0 + cw + sides["right"].offset
@@ -265,11 +293,15 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         return None
     bx, by = max(bx, 0), max(by, 0)
     bw_, bh_ = min(bw_, W - bx), min(bh_, H - by)
-    outs = [s.outside for s in closed if s.outside is not None]
-    outside = np.median(np.array(outs, np.float64), axis=0) if outs else Fi.astype(np.float64)
-    rim = np.array(border if border is not None else F, np.float64)
-    radii = tuple(_corner_radius(img, bx, by, bw_, bh_, rim, outside.astype(np.float64), c, sides)
-                  for c in range(4))
+    fill_c = np.array(F, np.float64)
+    border_c = np.array(border, np.float64) if border is not None else None
+    # how deep the region's own corners curve bounds the corner window (the curve leaves
+    # the side ~sqrt(r) rows before the corner ends: twice the depth covers it)
+    depth = int(max(np.argmax(left == 0), np.argmax(left[::-1] == 0),
+                    np.argmax(right == cw - 1), np.argmax(right[::-1] == cw - 1)))
+    reach = 2 * depth + int(math.ceil(max(sd.offset for sd in sides.values()))) + 4
+    radii = tuple(_corner_radius(img, bx, by, bw_, bh_, fill_c, border_c, outside, c, reach,
+                                  bw < 1.5) for c in range(4))
     good = sorted(r for r in radii if r >= 0)
     radius = 0.0
     if good:
@@ -286,6 +318,25 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     )
 
 
+def _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast) -> bool:
+    """Is the region the ink of a glyph with a counter (o, D, P, 0)? Its biggest hole shows
+    the outside colour and is curved; a box's holes are its content (text, child boxes)."""
+    ch, cw = mask.shape
+    cols = np.arange(cw)[None, :]
+    inside = (cols >= left[:, None]) & (cols <= right[:, None]) & has_r[:, None]
+    holes = (inside & ~mask).view(np.uint8)
+    n, hl, hs, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    if n <= 1:
+        return False
+    big = 1 + int(np.argmax(hs[1:, cv2.CC_STAT_AREA]))
+    hx, hy, hw, hh, ha = (int(v) for v in hs[big])
+    if ha < 0.08 * mask.sum() or ha >= 0.9 * hw * hh:
+        return False  # small, or a rectangle (a child panel in the page colour)
+    sel = hl[hy: hy + hh, hx: hx + hw] == big
+    colour = img[y0 + hy: y0 + hy + hh, x0 + hx: x0 + hx + hw][sel].mean(axis=0)
+    return bool(np.abs(colour - outside).max() < max(contrast, 3 * tol + 6))
+
+
 def _samples(touch: np.ndarray, length: int) -> np.ndarray:
     """Up to SAMPLES positions spread over the straight part of a side."""
     if len(touch) == 0:
@@ -296,66 +347,99 @@ def _samples(touch: np.ndarray, length: int) -> np.ndarray:
     return touch[np.rint(idx).astype(int)]
 
 
-def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical) -> _Side:
-    """Classify one side from outward profiles at ``positions`` along it: rows offset by
+_EDGE = _Side("edge", 0.0, None, None, 0.0)
+_OPEN = _Side("open", 0.0, None, None, 0.0)
+
+
+def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical) -> _Vote:
+    """Read one side from outward profiles at ``positions`` along it: rows offset by
     ``base`` for left/right sides (``vertical``, ``start`` is the column), columns for
     top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down."""
     H, W = img.shape[:2]
     n = min(PROFILE, start if step < 0 else (W if vertical else H) - 1 - start)
     if n <= 0:
-        return _Side("edge", 0.0, None, None, 0.0)
+        return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
-    results = []
+    reads: list[_Vote] = []
     for p in positions:
         prof = img[base + int(p), lo:hi] if vertical else img[lo:hi, base + int(p)]
         P = prof.tolist()
         if step < 0:
             P.reverse()
-        side = _profile(P, F, tol, contrast, reaches_edge=n < PROFILE)
-        results.append(side)
-        if side.kind == "open" and len(results) >= 2 and results[0].kind == "open":
-            return side  # two of at most five: the side is not closed
-    kinds = [r.kind for r in results]
+        reads.append(_profile(P, F, tol, contrast, reaches_edge=n < PROFILE))
+    kinds = [r.a.kind for r in reads]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
-    chosen = [r for r in results if r.kind == best]
-    if best != "box":
-        return chosen[0]
-    # the border question by majority too
-    with_b = [r for r in chosen if r.border is not None]
-    without = [r for r in chosen if r.border is None]
-    group = with_b if len(with_b) > len(without) else without
-    group.sort(key=lambda r: r.offset)
-    return group[len(group) // 2]
+    a = _median_side([r.a for r in reads if r.a.kind == best])
+    bs = [r.b for r in reads if r.b is not None]
+    b = _median_side(bs) if 2 * len(bs) > len(reads) else None
+    return _Vote(a, b)
 
 
-def _dist(a, b) -> int:
+def _median_side(group: list[_Side]) -> _Side:
+    if group[0].kind != "box":
+        return group[0]
+    # the border question by majority, then the median offset
+    with_b = [r for r in group if r.border is not None]
+    without = [r for r in group if r.border is None]
+    pick = with_b if len(with_b) > len(without) else without
+    pick.sort(key=lambda r: r.offset)
+    return pick[len(pick) // 2]
+
+
+def _dist(a, b) -> float:
     return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2]))
 
 
-def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> _Side:
+def _run_end(P: list, j: int, tol: int) -> int:
+    k = j + 1
+    while k < len(P) and _dist(P[k], P[j]) <= tol:
+        k += 1
+    return k
+
+
+def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
+    """First run of near-equal pixels from j on that is long enough to be a colour of its
+    own (3 px, or 2 at the profile's end): (start, end) or (-1, -1)."""
+    m = len(P)
+    while j < m:
+        k = _run_end(P, j, tol)
+        if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
+            return j, k
+        j = k
+    return -1, -1
+
+
+def _mean(seg: list) -> tuple[float, float, float]:
+    n = len(seg)
+    return (sum(c[0] for c in seg) / n, sum(c[1] for c in seg) / n, sum(c[2] for c in seg) / n)
+
+
+def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> _Vote:
     """One outward profile (list of RGB): P[0] is the region's last pixel (the fill)."""
     m = len(P)
     i = 1
     while i < m and _dist(P[i], F) <= tol:
         i += 1
     if i == m:
-        return _Side("edge" if reaches_edge else "open", float(m - 1), None, None, 0.0)
-    # runs of near-equal consecutive pixels from i on; the outside is the first long one
-    j = i
-    o_start = -1
-    while j < m:
-        k = j + 1
-        while k < m and _dist(P[k], P[j]) <= tol:
-            k += 1
-        if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
-            o_start = j
-            break
-        j = k
-    if o_start < 0 or o_start - i > MAX_TRANSITION:
-        return _OPEN
-    seg = P[o_start: o_start + 3]
-    O = tuple(sum(c[q] for c in seg) / len(seg) for q in range(3))
-    T = P[i:o_start]
+        return _Vote(_Side("edge", float(m - 1), None, None, 0.0) if reaches_edge else _OPEN, None)
+    o1, e1 = _stable(P, i, tol, reaches_edge)
+    if o1 < 0 or o1 - i > MAX_TRANSITION:
+        return _Vote(_OPEN, None)
+    O = _mean(P[o1: min(o1 + 3, e1)])
+    a = _read(P[i:o1], i, F, O, tol, contrast)
+    b = None
+    if e1 < m and e1 - i <= MAX_TRANSITION:
+        # the first colour may be a band (border) with the real outside right after it
+        o2, e2 = _stable(P, e1, tol, reaches_edge)
+        if o2 >= 0 and o2 - e1 <= 2:
+            O2 = _mean(P[o2: min(o2 + 3, e2)])
+            if _dist(O2, O) >= contrast:
+                b = _band(P[i:o1], P[e1:o2], e1 - o1, i, F, O, O2, tol)
+    return _Vote(a, b)
+
+
+def _read(T: list, i: int, F: tuple, O: tuple, tol: int, contrast: int) -> _Side:
+    """Fill, transition T, outside O: an edge (anti-aliased or not) or a border in T."""
     if not T:
         if _dist(O, F) < contrast:
             return _OPEN
@@ -365,6 +449,17 @@ def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> 
         if _dist(O, F) < contrast:
             return _OPEN
         return _Side("box", i - 1 + sum(min(max(t, 0.0), 1.0) for t, _ in fo), O, None, 0.0)
+    if _dist(O, F) >= contrast:
+        # a shadow: the transition fades towards the outside pixel by pixel (after at most
+        # one border or anti-aliased pixel); the box ends where the fill does
+        for k0 in (0, 1):
+            R = T[k0:]
+            if len(R) >= 2 and all(_dist(R[k], O) < _dist(R[k - 1], O) for k in range(1, len(R))):
+                if k0 == 0:
+                    return _Side("box", float(i - 1), O, None, 0.0)
+                t, r = _blend(T[0], F, R[0])
+                if r <= tol + 3:
+                    return _Side("box", i - 1 + min(max(t, 0.0), 1.0), O, None, 0.0)
     # a border: its colour is the transition pixel farthest from the fill-outside segment
     B = T[max(range(len(T)), key=lambda q: fo[q][1])]
     if _dist(B, O) < contrast and _dist(B, F) < contrast:
@@ -384,7 +479,22 @@ def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> 
     return _Side("box", i - 1 + box_part, O, tuple(B), cov_b)
 
 
-_OPEN = _Side("open", 0.0, None, None, 0.0)
+def _band(T1: list, T2: list, run: int, i: int, F: tuple, B: tuple, O: tuple, tol: int) -> _Side | None:
+    """Fill, T1, a band of colour B (``run`` px), T2, outside O: a border of width
+    coverage(T1) + run + coverage(T2)."""
+    cov = float(run)
+    for c in T1:
+        t, r = _blend(c, F, B)
+        if r > tol + 3:
+            return None
+        cov += min(max(t, 0.0), 1.0)
+    part = 0.0
+    for c in T2:
+        t, r = _blend(c, O, B)
+        if r > tol + 3:
+            return None
+        part += min(max(t, 0.0), 1.0)
+    return _Side("box", i - 1 + len(T1) + run + part, O, B, cov + part)
 
 
 def _blend(c, A, B) -> tuple[float, float]:
@@ -398,53 +508,76 @@ def _blend(c, A, B) -> tuple[float, float]:
     return t, max(abs(e0 - t * d0), abs(e1 - t * d1), abs(e2 - t * d2))
 
 
-def _corner_radius(img, bx, by, bw, bh, rim, outside, corner, sides) -> float:
+def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray, border: np.ndarray | None,
+              thin: bool = False):
+    """Share of the box in each pixel: a pixel is the outside colour (per row, ``outs``
+    broadcast against ``px``) blended with the fill or the border, whichever explains it
+    better. A fill equal to the outside (a white input on white) does not count as box:
+    only its border does. None where the box does not stand out in some row."""
+    outs = np.broadcast_to(outs, px.shape)
+    best_t = None
+    best_r = None
+    for colour in (fill, border):
+        if colour is None:
+            continue
+        d = colour - outs
+        den = (d * d).sum(axis=-1)
+        if colour is fill and (den < 9.0).any():
+            continue  # the fill does not stand out from the outside
+        if (den < 9.0).any():
+            return None
+        t = ((px - outs) * d).sum(axis=-1) / den
+        r = np.abs(px - outs - t[..., None] * d).max(axis=-1)
+        if best_t is None:
+            best_t, best_r = t, r
+        else:
+            take = r < best_r
+            best_t = np.where(take, t, best_t)
+            best_r = np.where(take, r, best_r)
+    if best_t is None:
+        return None
+    if thin and border is not None and np.abs(fill - border).max() >= 3:
+        # a border under ~1.5 px never shows its own colour at a curve: the pixel it crosses
+        # mixes border and fill, and that pixel is box entirely
+        d = fill - border
+        t = ((px - border) * d).sum(axis=-1) / float((d * d).sum())
+        r = np.abs(px - border - t[..., None] * d).max(axis=-1)
+        best_t = np.where((r < best_r) & (t > 0.0), 1.0, best_t)
+    return np.clip(best_t, 0.0, 1.0)
+
+
+def _corner_radius(img, bx, by, bw, bh, fill, border, outside, corner, reach, thin) -> float:
     """Radius of one corner (0 TL, 1 TR, 2 BR, 3 BL) from coverage, or -1.
 
-    Coverage of a pixel = its position on the outside -> rim colour segment (0 outside,
-    1 box), the outside taken per row just beyond the box so a shadow does not bias it.
-    Per row, the sub-pixel boundary e(y) is where the coverage reaches the rim (the scan
-    stops there, or at the peak of a thin border); rows partly above the box weigh by their
-    vertical coverage. The corner's missing area relative to the straight sides is
-    sum(e(y) - e_straight) = r^2 (1 - pi/4).
+    Coverage of a pixel (see ``_coverage``) is 0 outside, 1 in the box; the outside is
+    taken per row just beyond the box so a shadow does not bias it. Per row, the sub-pixel
+    boundary e(y) is where the coverage reaches 1 (the scan stops there, or at the peak of
+    a thin border); rows partly above the box weigh by their vertical coverage. The
+    corner's missing area relative to the straight sides is sum(e(y) - e_straight) =
+    r^2 (1 - pi/4).
     """
     H, W = img.shape[:2]
-    n = min(bw, bh) // 2 + 2
-    n = min(n, MAX_CORNER)
+    n = min(min(bw, bh) // 2 + 2, reach, MAX_CORNER)
     if n < 3:
         return -1.0
     # orient the corner as top-left: flip the window
     fy = corner in (2, 3)
     fx = corner in (1, 2)
     xs = np.arange(n + 1) - 1
-    ys = np.arange(n + 1) - 1
     cols = (bx + bw - 1 - xs) if fx else (bx + xs)
-    rows = (by + bh - 1 - ys) if fy else (by + ys)
+    rows = (by + bh - 1 - xs) if fy else (by + xs)
     if cols.min() < 0 or rows.min() < 0 or cols.max() >= W or rows.max() >= H:
         return -1.0
-    # a straight reference row (mid-height) and column (mid-width)
-    mid_row = by + bh // 2
-    mid_col = bx + bw // 2
     win = img[np.ix_(rows, cols)].astype(np.float64)            # (n+1, n+1, 3)
     outs = img[rows, cols[0]].astype(np.float64)                # per row: just outside
-    ref_row = img[mid_row, cols].astype(np.float64)[None]       # straight part of the side
-    ref_col = img[rows, mid_col].astype(np.float64)              # straight part of the top
-    d = rim[None, :] - outs                                      # (n+1, 3)
-    den = (d * d).sum(axis=1)
-    if np.any(den < 9.0):
-        # outside too close to the rim in some row: fall back to the side's outside colour
-        outs = np.broadcast_to(outside, outs.shape).copy()
-        d = rim[None, :] - outs
-        den = (d * d).sum(axis=1)
-        if np.any(den < 9.0):
-            return -1.0
-    cov = np.clip((((win - outs[:, None, :]) * d[:, None, :]).sum(axis=2)) / den[:, None], 0.0, 1.0)
-    d0 = rim - outside
-    den0 = float((d0 * d0).sum())
-    if den0 < 9.0:
+    if _coverage(outs, outside, fill, border) is None or np.abs(outs - outside).max() > 40:
+        outs = np.broadcast_to(outside, outs.shape)             # something else beside the box
+    cov = _coverage(win, outs[:, None, :], fill, border, thin)
+    ref_row = img[by + bh // 2, cols].astype(np.float64)        # straight part of the side
+    cov_ref = _coverage(ref_row, outside, fill, border)
+    cov_col = _coverage(img[rows, bx + bw // 2].astype(np.float64), outs, fill, border)
+    if cov is None or cov_ref is None or cov_col is None:
         return -1.0
-    cov_ref = np.clip(((ref_row - outside) @ d0) / den0, 0.0, 1.0)[0]
-    cov_col = np.clip(((ref_col - outs) * d).sum(axis=1) / den, 0.0, 1.0)
     # vertical coverage of each row: the top side's profile up to where it reaches the rim
     cap = _ramp(cov_col)
     e_ref = _edge_pos(cov_ref[None], np.ones(1))[0]
