@@ -30,6 +30,8 @@ class Evidence(msgspec.Struct, omit_defaults=True, kw_only=True):
     samples: list[str] | None = None
     #: hex colour of a text style (typography tokens; DTCG typography has no colour)
     color: str | None = None
+    #: what was measured behind a symbolic value, CSS px (radius ``full``: median half height)
+    measured: float | None = None
 
 
 class ColorValue(msgspec.Struct, kw_only=True):
