@@ -11,11 +11,23 @@ models. Plugins (tests, third parties) add entries with ``register``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+
+class Meter:
+    """Money an extractor spent on one image (LLM tokens), reported on its result."""
+
+    __slots__ = ("cost_usd",)
+
+    def __init__(self) -> None:
+        self.cost_usd = 0.0
+
+    def add(self, usd: float) -> None:
+        self.cost_usd += usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +42,16 @@ class ExtractContext:
     scale_source: str = "default"
     #: "png", "jpeg" or "webp": lossy sources get noise-tolerant treatment
     source_format: str = ""
+    #: money this request may still spend (USD); None = no limit
+    budget_usd: float | None = None
+    #: where paid extractors record what they spent
+    meter: Meter = field(default_factory=Meter)
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def prepare(
     image: np.ndarray, *, request_id: str = "", scale: float | None = None,
-    source_format: str = "",
+    source_format: str = "", budget_usd: float | None = None,
 ) -> tuple[np.ndarray, ExtractContext]:
     """Decoded pixels -> (working array, context): scale known or detected, huge images
     downsized. Every caller (workers, benchmarks, the accuracy harness) goes through here so
@@ -49,22 +65,70 @@ def prepare(
         source = "detected" if device_scale != 1.0 else "default"
     work, work_scale = working_image(image, device_scale)
     return work, ExtractContext(request_id=request_id, scale=work_scale, scale_source=source,
-                                source_format=source_format)
+                                source_format=source_format, budget_usd=budget_usd)
 
 
 ExtractFn = Callable[[np.ndarray, ExtractContext], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
+class ModelOptions:
+    """What loaded extractors (models, LLM) are configured with; built from Settings."""
+
+    #: "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1"…
+    device: str = "auto"
+    #: torch intra-op threads on CPU; None = all cores of this machine, at most 4
+    threads: int | None = None
+    #: open_clip architecture name and a checkpoint file the user provides
+    clip_model: str = "ViT-B-32"
+    clip_checkpoint: str | None = None
+    #: MiDaS-style depth checkpoint (TorchScript, or a timm-backbone state dict)
+    depth_checkpoint: str | None = None
+    #: OpenAI-compatible endpoint for naming
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 20.0
+    #: model -> (USD per 1M input tokens, USD per 1M output tokens)
+    llm_prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+class LoadedExtractor(Protocol):
+    """A stateful extractor (a model in memory, an API client), loaded once per worker."""
+
+    #: shown in status and logs, e.g. "open_clip ViT-B-32 on cuda"
+    description: str
+
+    def extract_batch(self, images: Sequence[np.ndarray],
+                      ctxs: Sequence[ExtractContext]) -> list[dict[str, Any]]:
+        """One output per image, in order; one forward pass for the whole batch."""
+        ...
+
+
+LoadFn = Callable[[ModelOptions], LoadedExtractor]
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractorSpec:
     name: str
-    #: "package.module:function"
+    #: "package.module:function" — ``extract(image, ctx)``, or for kind "loaded"
+    #: ``load(options) -> LoadedExtractor`` (raises ModelUnavailable when it cannot load)
     target: str
     #: 1 = fast CV (cv_complete), 2+ = model / AI (ai_complete)
     tier: int = 1
     #: share of the final document this extractor contributes, for progress bars
     weight: float = 1.0
     description: str = ""
+    #: "function" (pure, per image) or "loaded" (stateful: models, LLM clients)
+    kind: str = "function"
+    #: loaded extractors in the same group share one worker process (e.g. "models")
+    group: str = ""
+    #: micro-batching: most images per forward pass (loaded extractors)
+    max_batch: int = 1
+
+    @property
+    def process_group(self) -> str:
+        return self.group or self.name
 
     def load(self) -> ExtractFn:
         module_name, _, attr = self.target.partition(":")
@@ -110,6 +174,13 @@ def extract_local(
     for name in names:
         deep_merge(doc, msgspec.to_builtins(CATALOG[name].load()(pixels, ctx)))
     return doc
+
+
+def group_members(name: str) -> list[str]:
+    """An extractor name, or a process group name (e.g. "models"), -> extractor names."""
+    if name in CATALOG:
+        return [name]
+    return [s.name for s in CATALOG.values() if s.group == name]
 
 
 def default_extractors() -> list[str]:

@@ -116,6 +116,30 @@ class ModelUnavailable(ExtractorError):
     code = "MODEL_UNAVAILABLE"
 
 
+class BudgetExceeded(ExtractorError):
+    """Running this extractor would spend more than the request's budget; it was skipped."""
+
+    code = "BUDGET_EXCEEDED"
+
+
+class LlmUnavailable(ExtractorError):
+    """No LLM endpoint/key is configured, or it refused the credentials."""
+
+    code = "LLM_UNAVAILABLE"
+
+
+class LlmTimeout(ExtractorError):
+    """The LLM did not answer in time."""
+
+    code = "LLM_TIMEOUT"
+
+
+class LlmError(ExtractorError):
+    """The LLM endpoint answered with an error or an unusable reply."""
+
+    code = "LLM_ERROR"
+
+
 # --- bus-level errors inside services --------------------------------------------------
 
 class BadMessage(StylestreamError):
