@@ -311,9 +311,12 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
 
 def _lowercase(gh, tops, bots, baseline: float, height: float, tol: float) -> bool:
     """One height cluster only: is it x-height (lowercase) rather than capitals/digits?
-    Yes when a glyph descends (g, p, y: reaches ``0.15 height`` below the baseline and is
-    taller than the cluster) or a dot floats above the cluster (i, j)."""
-    desc = (bots > baseline + max(tol, 0.15 * height)) & (bots - tops > 1.1 * height)
+    Yes when a glyph descends from the cluster's top (g, p, y: its top at the cluster top,
+    its bottom ``0.15 height`` below the baseline; not $ or brackets, which rise above the
+    capitals too) or a dot floats above the cluster (i, j)."""
+    top_tol = max(1.0, 0.1 * height)
+    desc = ((bots > baseline + max(tol, 0.15 * height))
+            & (np.abs((baseline - tops) - height) <= top_tol))
     dots = (bots < baseline - 1.0 * height) & (gh <= 0.4 * height)
     return bool(desc.any() or dots.any())
 
@@ -334,7 +337,8 @@ def _height_clusters(hts: np.ndarray) -> tuple[float, float]:
     """(x-height, tall height) from heights above the baseline; 0.0 for a missing cluster.
 
     Two clusters when the best split of the sorted heights (Otsu on log height) leaves
-    medians at least ``TALL_OVER_X`` apart; else one cluster, returned as tall
+    medians at least ``TALL_OVER_X`` apart and two glyphs at least below it (one short
+    glyph is a symbol: the lower ring of %, a bullet); else one cluster, returned as tall
     (callers decide from dots and descenders whether it was lowercase)."""
     hts = np.sort(hts)
     lg = np.log(hts)
@@ -348,7 +352,7 @@ def _height_clusters(hts: np.ndarray) -> tuple[float, float]:
         between = i * (n - i) * (m1 - m0) ** 2
         if between > best:
             best, split = between, i
-    if n >= 2 and split > 0:
+    if n >= 3 and 2 <= split:
         lo, hi = hts[:split], hts[split:]
         x, cap = float(np.median(lo)), float(np.median(hi))
         if cap >= TALL_OVER_X * x and x >= 0.45 * cap:
