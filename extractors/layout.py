@@ -23,7 +23,7 @@ How
        transition whose pixels lie on the fill-outside segment is anti-aliasing (its coverage
        moves the edge by a sub-pixel amount); otherwise it is a border (colour, width from
        its summed coverage). All profiles of a side vote.
-    4. Corner radius from coverage (sub-pixel, see ``_corner_radius``): the area the rounded
+    4. Corner radius from coverage (sub-pixel, see ``_box_radii``): the area the rounded
        corner cuts out of the bounding box is r^2 (1 - pi/4).
     5. Boxes with the same outline are merged (a thick border ring is a region too), and
        each box gets the smallest box that encloses it as parent.
@@ -67,6 +67,8 @@ PROFILE = 14
 MAX_TRANSITION = 9
 #: profiles per side
 SAMPLES = 5
+#: regions larger than this (image px) are never glyphs
+GLYPH_MAX = 256
 #: largest corner window (radius measurable up to about this), image px
 MAX_CORNER = 200
 _CORNER_K = 1.0 - math.pi / 4.0
@@ -206,6 +208,8 @@ def _extents(mask: np.ndarray):
 def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     x0, y0, cw, ch, area = (int(v) for v in st)
     H, W = labels.shape
+    if x0 == 0 and y0 == 0 and cw == W and ch == H:
+        return None  # the page itself
     mask = labels[y0: y0 + ch, x0: x0 + cw] == lab
     has_r, left, right = _extents(mask)
     has_c, top, bottom = _extents(mask.T)
@@ -279,7 +283,7 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         return None  # a stem of bold text, not a box
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.median(np.array(outs, np.float64), axis=0)
-    if filled and area < 0.8 * outline and _glyph_ring(img, mask, left, right, has_r, x0, y0,
+    if filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX and _glyph_ring(img, mask, left, right, has_r, x0, y0,
                                                        outside, tol, contrast):
         return None
 
@@ -300,8 +304,7 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     depth = int(max(np.argmax(left == 0), np.argmax(left[::-1] == 0),
                     np.argmax(right == cw - 1), np.argmax(right[::-1] == cw - 1)))
     reach = 2 * depth + int(math.ceil(max(sd.offset for sd in sides.values()))) + 4
-    radii = tuple(_corner_radius(img, bx, by, bw_, bh_, fill_c, border_c, outside, c, reach,
-                                  bw < 1.5) for c in range(4))
+    radii = _box_radii(img, bx, by, bw_, bh_, fill_c, border_c, outside, reach, bw < 1.5)
     good = sorted(r for r in radii if r >= 0)
     radius = 0.0
     if good:
@@ -508,24 +511,22 @@ def _blend(c, A, B) -> tuple[float, float]:
     return t, max(abs(e0 - t * d0), abs(e1 - t * d1), abs(e2 - t * d2))
 
 
-def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray, border: np.ndarray | None,
-              thin: bool = False):
+def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray | None,
+              border: np.ndarray | None, thin: bool = False) -> np.ndarray:
     """Share of the box in each pixel: a pixel is the outside colour (per row, ``outs``
     broadcast against ``px``) blended with the fill or the border, whichever explains it
-    better. A fill equal to the outside (a white input on white) does not count as box:
-    only its border does. None where the box does not stand out in some row."""
+    better. ``fill`` is None when it equals the outside (a white input on white): then only
+    the border counts. NaN where the box colour does not stand out from that row's outside.
+    """
     outs = np.broadcast_to(outs, px.shape)
     best_t = None
     best_r = None
     for colour in (fill, border):
         if colour is None:
             continue
-        d = colour - outs
+        d = colour.astype(px.dtype) - outs
         den = (d * d).sum(axis=-1)
-        if colour is fill and (den < 9.0).any():
-            continue  # the fill does not stand out from the outside
-        if (den < 9.0).any():
-            return None
+        den = np.where(den < 9.0, np.nan, den)
         t = ((px - outs) * d).sum(axis=-1) / den
         r = np.abs(px - outs - t[..., None] * d).max(axis=-1)
         if best_t is None:
@@ -534,75 +535,82 @@ def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray, border: np.nda
             take = r < best_r
             best_t = np.where(take, t, best_t)
             best_r = np.where(take, r, best_r)
-    if best_t is None:
-        return None
-    if thin and border is not None and np.abs(fill - border).max() >= 3:
+    assert best_t is not None and best_r is not None
+    if thin and border is not None and fill is not None and np.abs(fill - border).max() >= 3:
         # a border under ~1.5 px never shows its own colour at a curve: the pixel it crosses
         # mixes border and fill, and that pixel is box entirely
-        d = fill - border
-        t = ((px - border) * d).sum(axis=-1) / float((d * d).sum())
-        r = np.abs(px - border - t[..., None] * d).max(axis=-1)
+        d = (fill - border).astype(px.dtype)
+        t = ((px - border.astype(px.dtype)) * d).sum(axis=-1) / float((d * d).sum())
+        r = np.abs(px - border.astype(px.dtype) - t[..., None] * d).max(axis=-1)
         best_t = np.where((r < best_r) & (t > 0.0), 1.0, best_t)
     return np.clip(best_t, 0.0, 1.0)
 
 
-def _corner_radius(img, bx, by, bw, bh, fill, border, outside, corner, reach, thin) -> float:
-    """Radius of one corner (0 TL, 1 TR, 2 BR, 3 BL) from coverage, or -1.
+def _box_radii(img, bx, by, bw, bh, fill, border, outside, reach, thin) -> tuple[float, ...]:
+    """Radius of each corner (top-left, top-right, bottom-right, bottom-left) from
+    coverage, -1 where unmeasurable (cut by the image edge, something beside the box).
 
     Coverage of a pixel (see ``_coverage``) is 0 outside, 1 in the box; the outside is
     taken per row just beyond the box so a shadow does not bias it. Per row, the sub-pixel
     boundary e(y) is where the coverage reaches 1 (the scan stops there, or at the peak of
     a thin border); rows partly above the box weigh by their vertical coverage. The
     corner's missing area relative to the straight sides is sum(e(y) - e_straight) =
-    r^2 (1 - pi/4).
+    r^2 (1 - pi/4). The four corners are flipped into one top-left orientation and
+    measured together.
     """
     H, W = img.shape[:2]
     n = min(min(bw, bh) // 2 + 2, reach, MAX_CORNER)
     if n < 3:
-        return -1.0
-    # orient the corner as top-left: flip the window
-    fy = corner in (2, 3)
-    fx = corner in (1, 2)
+        return (-1.0,) * 4
     xs = np.arange(n + 1) - 1
-    cols = (bx + bw - 1 - xs) if fx else (bx + xs)
-    rows = (by + bh - 1 - xs) if fy else (by + xs)
-    if cols.min() < 0 or rows.min() < 0 or cols.max() >= W or rows.max() >= H:
-        return -1.0
-    win = img[np.ix_(rows, cols)].astype(np.float64)            # (n+1, n+1, 3)
-    outs = img[rows, cols[0]].astype(np.float64)                # per row: just outside
-    if _coverage(outs, outside, fill, border) is None or np.abs(outs - outside).max() > 40:
-        outs = np.broadcast_to(outside, outs.shape)             # something else beside the box
-    cov = _coverage(win, outs[:, None, :], fill, border, thin)
-    ref_row = img[by + bh // 2, cols].astype(np.float64)        # straight part of the side
-    cov_ref = _coverage(ref_row, outside, fill, border)
-    cov_col = _coverage(img[rows, bx + bw // 2].astype(np.float64), outs, fill, border)
-    if cov is None or cov_ref is None or cov_col is None:
-        return -1.0
+    ok = np.ones(4, bool)
+    rows_l, cols_l = [], []
+    for c in range(4):
+        cols = (bx + bw - 1 - xs) if c in (1, 2) else (bx + xs)
+        rows = (by + bh - 1 - xs) if c in (2, 3) else (by + xs)
+        if cols.min() < 0 or rows.min() < 0 or cols.max() >= W or rows.max() >= H:
+            ok[c] = False
+            cols, rows = np.clip(cols, 0, W - 1), np.clip(rows, 0, H - 1)
+        rows_l.append(rows)
+        cols_l.append(cols)
+    R = np.stack(rows_l)                                               # (4, n+1)
+    C = np.stack(cols_l)
+    win = img[R[:, :, None], C[:, None, :]].astype(np.float32)         # (4, n+1, n+1, 3)
+    outs = img[R, C[:, :1]].astype(np.float32)                         # (4, n+1, 3)
+    ref_row = img[by + bh // 2, C].astype(np.float32)                  # (4, n+1, 3)
+    ref_col = img[R, bx + bw // 2].astype(np.float32)
+    out32 = outside.astype(np.float32)
+    # beside the box something else (a neighbour, a label): use the side's outside colour
+    far = np.abs(outs - out32).max(axis=-1) > 40
+    outs = np.where(far[..., None], out32, outs)
+    if np.abs(fill - outside).max() < 3:
+        if border is None:
+            return (-1.0,) * 4
+        fill = None  # same colour inside and out: the border alone draws the corner
+    cov = _coverage(win, outs[:, :, None, :], fill, border, thin)
+    cov_ref = _coverage(ref_row, out32, fill, border)
+    cov_col = _coverage(ref_col, outs, fill, border)
     # vertical coverage of each row: the top side's profile up to where it reaches the rim
-    cap = _ramp(cov_col)
-    e_ref = _edge_pos(cov_ref[None], np.ones(1))[0]
-    e = _edge_pos(cov, np.maximum(cap, 1e-6))
+    hit = cov_col >= 0.9
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1), n + 1)
+    cap = np.where(np.arange(n + 1)[None, :] < first[:, None], cov_col, 1.0)
+    e_ref = _edge_pos(cov_ref, np.ones(4, cov_ref.dtype))              # (4,)
+    e = _edge_pos(cov.reshape(-1, n + 1), np.maximum(cap, 1e-6).reshape(-1)).reshape(4, n + 1)
     live = cap > 0.05
-    if np.isnan(e_ref) or np.isnan(e[live]).any():
-        return -1.0
-    missing = float(((e - e_ref) * cap)[live].sum())
-    if missing <= 0:
-        return 0.0
-    return math.sqrt(missing / _CORNER_K)
-
-
-def _ramp(c: np.ndarray) -> np.ndarray:
-    """Coverage along a profile from outside inward, up to where it first reaches ~1; 1 after."""
-    out = np.ones_like(c)
-    hit = np.flatnonzero(c >= 0.9)
-    stop = int(hit[0]) if len(hit) else len(c)
-    out[:stop] = c[:stop]
-    return out
+    bad = np.isnan(cap).any(axis=1)
+    out = []
+    for c in range(4):
+        if not ok[c] or bad[c] or np.isnan(e_ref[c]) or np.isnan(e[c][live[c]]).any():
+            out.append(-1.0)
+            continue
+        missing = float(((e[c] - e_ref[c]) * cap[c])[live[c]].sum())
+        out.append(math.sqrt(missing / _CORNER_K) if missing > 0 else 0.0)
+    return tuple(out)
 
 
 def _edge_pos(cov: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Sub-pixel boundary per row: sum of (1 - cov/cap) until the rim is reached (or the
-    peak of a thin border). ``cov`` (rows, n)."""
+    peak of a thin border). ``cov`` (rows, n), ``cap`` (rows,)."""
     c = np.clip(cov / cap[:, None], 0.0, 1.0)
     rows, n = c.shape
     reach = c >= 0.9
@@ -611,8 +619,7 @@ def _edge_pos(cov: np.ndarray, cap: np.ndarray) -> np.ndarray:
     stop_reach = np.where(reach.any(axis=1), reach.argmax(axis=1), n)
     stop_fall = np.where(falling.any(axis=1), falling.argmax(axis=1) - 1, n)
     stop = np.minimum(stop_reach, stop_fall)
-    idx = np.arange(n)[None, :]
-    take = idx <= stop[:, None]
+    take = np.arange(n)[None, :] <= stop[:, None]
     e = ((1.0 - c) * take).sum(axis=1)
     return np.where(stop >= n, np.nan, e)  # never reached the rim: unmeasurable
 
