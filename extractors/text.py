@@ -62,6 +62,8 @@ INK = 0.5
 MAX_FILL = 0.8
 #: least share of glyph heights at the x-height or the tall height
 MIN_CLUSTERED = 0.6
+#: median width / height of glyphs above which a one-height line is lowercase
+LOWER_ASPECT = 0.93
 #: least ratio of tall-glyph to x-height medians for two height clusters (fonts: 1.25-1.6)
 TALL_OVER_X = 1.17
 
@@ -188,7 +190,7 @@ def _line_groups(gray: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[t
     i_idx = np.flatnonzero(first >= 0)
     j_idx = first[i_idx]
     ratio = np.maximum(h[i_idx], h[j_idx]) / np.maximum(np.minimum(h[i_idx], h[j_idx]), 1)
-    ok = (np.abs(bgl[i_idx] - bgl[j_idx]) <= 24) & (ratio <= 2.6)
+    ok = (np.abs(bgl[i_idx] - bgl[j_idx]) <= 10) & (ratio <= 2.6)
     parent = list(range(n))
 
     def find(a: int) -> int:
@@ -292,7 +294,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
         near |= np.abs(hts - x_height) <= max(1.0, 0.1 * x_height)
     if np.count_nonzero(near) < MIN_CLUSTERED * len(hts):
         return None
-    if x_height == 0.0 and _lowercase(gh, tops, bots, baseline, cap_height, tol):
+    if x_height == 0.0 and _lowercase(gw, gh, tops, bots, baseline, cap_height, tol):
         x_height, cap_height = cap_height, 0.0
     stroke = _stroke(cov, baseline, x_height or cap_height)
     # ink box of the line in image pixels
@@ -309,16 +311,20 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     )
 
 
-def _lowercase(gh, tops, bots, baseline: float, height: float, tol: float) -> bool:
+def _lowercase(gw, gh, tops, bots, baseline: float, height: float, tol: float) -> bool:
     """One height cluster only: is it x-height (lowercase) rather than capitals/digits?
     Yes when a glyph descends from the cluster's top (g, p, y: its top at the cluster top,
-    its bottom ``0.15 height`` below the baseline; not $ or brackets, which rise above the
-    capitals too) or a dot floats above the cluster (i, j)."""
+    its bottom well below the baseline; not $ or brackets, which rise above the capitals
+    too), a dot floats above the cluster (i, j), or the glyphs are as wide as tall (a, e,
+    n, o, s, u, w: ~1.0; capitals and digits: ~0.7-0.85)."""
     top_tol = max(1.0, 0.1 * height)
-    desc = ((bots > baseline + max(tol, 0.15 * height))
-            & (np.abs((baseline - tops) - height) <= top_tol))
+    at_top = np.abs((baseline - tops) - height) <= top_tol
+    desc = (bots > baseline + max(tol, 0.28 * height)) & at_top
     dots = (bots < baseline - 1.0 * height) & (gh <= 0.4 * height)
-    return bool(desc.any() or dots.any())
+    if desc.any() or dots.any():
+        return True
+    body = at_top & (np.abs(bots - baseline) <= max(tol, 0.1 * height))
+    return bool(np.count_nonzero(body) >= 2 and np.median(gw[body] / gh[body]) >= LOWER_ASPECT)
 
 
 def _seg_max(a: np.ndarray, rows: np.ndarray, x0: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ What it measures
     * **size** (CSS px) from the x-height and the tall-glyph height (capitals, digits,
       ascenders), as measured there: ``(x + tall) / (RX + RC)`` when both show,
       ``tall / RC`` for capitals/digits only, ``x / RX`` for lowercase without ascenders.
-      ``RX = 0.55`` and ``RC = 0.72`` em are the measured heights of common UI sans fonts
+      ``RX = 0.55`` and ``RC = 0.715`` em are the measured heights of common UI sans fonts
       (Arial/Helvetica/Liberation ~0.54/0.70, Inter/DejaVu ~0.57/0.74, Roboto/SF ~0.55/0.71:
       round letters overshoot, so measured x-heights run ~4 % over the nominal ones);
       serif fonts (Times x ≈ 0.47) come out ~8 % small.
@@ -39,8 +39,8 @@ Output
 
 Limits
     Needs ~6 image px of x-height; single-glyph text (icons, lone digits) is not measured;
-    all-lowercase words without ascenders, dots or descenders read as capitals unless
-    their height matches a size seen elsewhere. Letter spacing is not measured.
+    a line of one glyph height is read as capitals/digits unless its glyphs are as wide
+    as tall or it has dots or descenders (``text._lowercase``). Letter spacing is not measured.
     Pure and deterministic: no I/O, same input, same output.
 """
 
@@ -66,9 +66,11 @@ from stylestream.schemas.tokens import (
 
 #: measured x-height and tall-glyph height, in em, of common UI sans fonts
 RX = 0.55
-RC = 0.72
+RC = 0.715
 #: relative font-to-font spread of those ratios (x-heights vary more than capitals)
 SPREAD_BOTH, SPREAD_CAP, SPREAD_X = 0.025, 0.025, 0.045
+#: error (image px) of one sub-pixel height measurement
+QUANT = 0.3
 #: floor of a size cluster's relative uncertainty (fonts differ systematically)
 FLOOR = 0.02
 #: sizes closer than this many standard errors are one size
@@ -93,7 +95,6 @@ class _Line:
     line: TextLine
     size: float        # CSS px
     sigma: float       # relative uncertainty of size
-    ambiguous: bool    # one height cluster, no lowercase evidence: caps or lowercase
     ratio: float       # stroke / size
     cluster: int = -1
 
@@ -147,13 +148,13 @@ def _line(t: TextLine, scale: float) -> _Line | None:
     x, c = t.x_height, t.cap_height
     if x > 0 and c > 0:
         size_px = (x + c) / (RX + RC)
-        rel = math.hypot(SPREAD_BOTH, 0.7 / (x + c))
+        rel = math.hypot(SPREAD_BOTH, QUANT * 1.4 / (x + c))
     elif c > 0:
         size_px = c / RC
-        rel = math.hypot(SPREAD_CAP, 0.5 / c)
+        rel = math.hypot(SPREAD_CAP, QUANT / c)
     elif x > 0:
         size_px = x / RX
-        rel = math.hypot(SPREAD_X, 0.5 / x)
+        rel = math.hypot(SPREAD_X, QUANT / x)
     else:
         return None
     if size_px < 4 or t.glyphs < 2:
@@ -161,7 +162,7 @@ def _line(t: TextLine, scale: float) -> _Line | None:
     # many glyphs make the medians behind x and tall heights steadier
     rel /= math.sqrt(min(max(t.glyphs, 4), 24) / 4)
     ratio = t.stroke / size_px if t.stroke > 0 else 0.0
-    return _Line(line=t, size=size_px / scale, sigma=rel, ambiguous=(x == 0), ratio=ratio)
+    return _Line(line=t, size=size_px / scale, sigma=rel, ratio=ratio)
 
 
 # --- sizes -----------------------------------------------------------------------------
@@ -175,23 +176,8 @@ class _Size:
 
 
 def _sizes(lines: list[_Line]) -> list[_Size]:
-    """Cluster line sizes (see module doc); ambiguous lines join a size their lowercase
-    reading matches, else count as capitals."""
-    sure = [m for m in lines if not m.ambiguous]
-    amb = [m for m in lines if m.ambiguous]
-    clusters = _agglomerate(sure)
-    for m in amb:
-        as_x = m.size * RC / RX
-        best = None
-        for ci, cl in enumerate(clusters):
-            mu, sig = _stats(cl)
-            z_cap = abs(math.log(m.size) - mu) / math.hypot(sig, m.sigma)
-            z_x = abs(math.log(as_x) - mu) / math.hypot(sig, m.sigma)
-            if z_x < MERGE_Z and z_cap >= MERGE_Z and (best is None or z_x < best[0]):
-                best = (z_x, ci)
-        if best is not None:
-            m.size = as_x
-    clusters = _agglomerate(sure + amb)
+    """Cluster line sizes (see module doc), round, drop sizes with too little text."""
+    clusters = _agglomerate(lines)
     out: dict[float, list[_Line]] = {}
     for cl in clusters:
         mu, _ = _stats(cl)
