@@ -32,6 +32,10 @@ class Evidence(msgspec.Struct, omit_defaults=True, kw_only=True):
     color: str | None = None
     #: what was measured behind a symbolic value, CSS px (radius ``full``: median half height)
     measured: float | None = None
+    #: name of the token this one refers to (a colour role -> its palette entry)
+    ref: str | None = None
+    #: WCAG 2.x contrast ratio (1-21) of a text colour on the background it sits on
+    contrast: Annotated[float, Meta(ge=1.0, le=21.0)] | None = None
 
 
 class ColorValue(msgspec.Struct, kw_only=True):
