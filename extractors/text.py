@@ -10,7 +10,7 @@ How
        frames (boxes, buttons, inputs, checkboxes: nearly all their pixels on their own
        bounding box), thin long rules (dividers, borders), and huge ones are dropped.
     3. Lines: each candidate links to the first candidate to its right within about a word
-       space, seen from its middle row, if both stand on the same background and have
+       space, seen from two rows around its middle, if both stand on the same background and have
        compatible heights; linked candidates are one line. Looking from the middle of each
        glyph keeps stacked lines of a paragraph apart.
     4. Each line is measured in a crop of its own: the background is the colour of the crop's
@@ -56,6 +56,10 @@ MIN_FRAME_UNIFORM = 0.6
 FRAME_TOL = 14
 #: most share of non-background pixels far from the background-ink ramp
 MAX_OFF_RAMP = 0.3
+#: glyphs link into a line when their heights differ less than this ratio and the luma
+#: of their backgrounds by at most this much
+MAX_LINK_RATIO = 2.6
+MAX_LINK_BG = 10
 #: ink coverage that counts as a glyph pixel
 INK = 0.5
 #: most median fill (ink area / box area) of glyph components; solid bars are ~1
@@ -172,25 +176,35 @@ def _line_groups(gray: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[t
     # small first, so a big candidate's core never hides the small ones it overlaps
     for i in np.argsort(-h, kind="stable"):
         labels[top[i]:bot[i] + 1, x[i]:x[i] + w[i]] = i + 1
-    # scan right from each candidate's middle row
+    # scan right from two rows around each candidate's middle (a descender's middle is low,
+    # an ascender's high: one of the two rows meets the next glyph's core)
     start = np.minimum(x + w, W - 1)
     length = np.clip(np.minimum(h + 1, W - start), 1, None)
-    mid = y + h // 2
     seg = np.repeat(np.arange(n), length)
     offs = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
-    hit = labels[mid[seg], start[seg] + offs] - 1
-    valid = (hit >= 0) & (hit != seg)
     first = np.full(n, -1, np.int64)
-    vi = np.flatnonzero(valid)
-    if len(vi):
-        # first valid hit per segment: segments are in order, so keep each segment's first
+    first_off = np.full(n, np.iinfo(np.int64).max)
+    for row in (y + (2 * h) // 5, y + (3 * h) // 5):
+        hit = labels[row[seg], start[seg] + offs] - 1
+        hv_ = np.maximum(hit, 0)
+        ratio = np.maximum(h[seg], h[hv_]) / np.maximum(np.minimum(h[seg], h[hv_]), 1)
+        # a much smaller or larger glyph (a period, an icon) is looked past, a change of
+        # background ends the line
+        seen = (hit >= 0) & (hit != seg) & ~((ratio > MAX_LINK_RATIO)
+                                             & (np.abs(bgl[seg] - bgl[hv_]) <= MAX_LINK_BG))
+        vi = np.flatnonzero(seen)
+        if len(vi) == 0:
+            continue
+        # first hit per segment: segments are in order, so keep each segment's first
         segs_v = seg[vi]
         keep = np.r_[True, segs_v[1:] != segs_v[:-1]]
-        first[segs_v[keep]] = hit[vi[keep]]
+        sv, hv, ov = segs_v[keep], hit[vi[keep]], offs[vi[keep]]
+        better = ov < first_off[sv]
+        first[sv[better]] = hv[better]
+        first_off[sv[better]] = ov[better]
     i_idx = np.flatnonzero(first >= 0)
     j_idx = first[i_idx]
-    ratio = np.maximum(h[i_idx], h[j_idx]) / np.maximum(np.minimum(h[i_idx], h[j_idx]), 1)
-    ok = (np.abs(bgl[i_idx] - bgl[j_idx]) <= 10) & (ratio <= 2.6)
+    ok = np.abs(bgl[i_idx] - bgl[j_idx]) <= MAX_LINK_BG
     parent = list(range(n))
 
     def find(a: int) -> int:
@@ -284,7 +298,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     # heights above the baseline of glyphs that reach down to it (descenders included)
     sitting = big & (bots >= baseline - tol)
     hts = baseline - tops[sitting]
-    hts = hts[hts > 2.0]
+    hts = hts[hts > max(2.0, 0.35 * float(np.max(hts, initial=0.0)))]
     if len(hts) < 2:
         return None
     x_height, cap_height = _height_clusters(hts)

@@ -339,14 +339,19 @@ def _weighted_median(v: np.ndarray, w: np.ndarray) -> float:
 
 
 def _color(members: list[_Line]) -> str:
-    """The colour most of the style's text has (glyph-weighted, near colours pooled)."""
-    votes: dict[tuple[int, int, int], int] = {}
+    """The colour most of the style's text has: glyph-weighted vote over near colours, then
+    the member farthest from its background (small text rarely reaches its full ink)."""
+    votes: dict[tuple[int, ...], int] = {}
     for m in members:
         key = tuple(v // 12 for v in m.line.color)
-        votes[key] = votes.get(key, 0) + m.line.glyphs  # type: ignore[index]
+        votes[key] = votes.get(key, 0) + m.line.glyphs
     top = max(votes, key=lambda k: (votes[k], k))
-    pick = max((m for m in members if tuple(v // 12 for v in m.line.color) == top),
-               key=lambda m: (m.line.glyphs, -m.line.y, -m.line.x))
+    centre = np.array(top) * 12 + 6
+    pool = [m for m in members if np.abs(np.array(m.line.color) - centre).max() <= 30]
+
+    def contrast(m: _Line) -> float:
+        return float(np.abs(np.array(m.line.color) - np.array(m.line.background)).sum())
+    pick = max(pool, key=lambda m: (contrast(m), m.line.glyphs, -m.line.y, -m.line.x))
     return "#%02x%02x%02x" % pick.line.color
 
 
