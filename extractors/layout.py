@@ -67,6 +67,8 @@ PROFILE = 14
 MAX_TRANSITION = 9
 #: profiles per side
 SAMPLES = 5
+#: a side that touches its box along less than this share of its length is curved
+CURVED = 0.5
 #: regions larger than this (image px) are never glyphs
 GLYPH_MAX = 256
 #: largest corner window (radius measurable up to about this), image px
@@ -152,6 +154,12 @@ def _regions(image: np.ndarray, tol: int):
         ay = cv2.absdiff(c[1:], c[:-1])
         dx = ax if dx is None else cv2.max(dx, ax)
         dy = ay if dy is None else cv2.max(dy, ay)
+    # pixels are nodes of a grid at twice the resolution. The link between two neighbours
+    # is open when both are flat (no neighbour differs by more than tol) and within tol,
+    # or when they are (nearly) equal: a one-pixel bridge of exact fill between two parts
+    # (a tight badge whose text nearly meets its curved ends) keeps them one region, while
+    # the small steps of an anti-aliased low-contrast curve do not chain a box to its
+    # surroundings.
     ex = dx > tol
     ey = dy > tol
     edge = np.zeros((H, W), bool)
@@ -159,7 +167,20 @@ def _regions(image: np.ndarray, tol: int):
     edge[:, :-1] |= ex
     edge[1:] |= ey
     edge[:-1] |= ey
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((~edge).view(np.uint8), connectivity=4)
+    flat = ~edge
+    same = max(0, tol - TOL_LOSSLESS)
+    grid = np.zeros((2 * H - 1, 2 * W - 1), np.uint8)
+    grid[::2, ::2] = 1
+    grid[::2, 1::2] = (dx <= same) | (~ex & flat[:, 1:] & flat[:, :-1])
+    grid[1::2, ::2] = (dy <= same) | (~ey & flat[1:] & flat[:-1])
+    n, big, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=4)
+    labels = np.ascontiguousarray(big[::2, ::2])
+    stats = stats.copy()
+    stats[:, cv2.CC_STAT_LEFT] //= 2
+    stats[:, cv2.CC_STAT_TOP] //= 2
+    stats[:, cv2.CC_STAT_WIDTH] = (stats[:, cv2.CC_STAT_WIDTH] + 1) // 2
+    stats[:, cv2.CC_STAT_HEIGHT] = (stats[:, cv2.CC_STAT_HEIGHT] + 1) // 2
+    stats[:, cv2.CC_STAT_AREA] = np.bincount(labels.ravel(), minlength=n)
     # colour statistics on every other pixel of every other row: regions worth measuring
     # are at least MIN_SIDE wide, so each keeps enough samples
     sub = labels[::2, ::2].ravel()
@@ -240,7 +261,9 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         ("top", t_top, cw, x0, y0, -1, False),
         ("bottom", t_bottom, cw, x0, y0 + ch - 1, 1, False),
     ):
-        vote = _side_vote(img, F, tol, contrast, _samples(touch, length), base, start, step, vertical)
+        curved = len(touch) < CURVED * length
+        vote = _side_vote(img, F, tol, contrast, _samples(touch, length, curved), base, start,
+                          step, vertical, curved)
         if vote.a.kind == "open" and vote.b is None:
             return None
         votes[name] = vote
@@ -340,10 +363,14 @@ def _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast) -
     return bool(np.abs(colour - outside).max() < max(contrast, 3 * tol + 6))
 
 
-def _samples(touch: np.ndarray, length: int) -> np.ndarray:
-    """Up to SAMPLES positions spread over the straight part of a side."""
+def _samples(touch: np.ndarray, length: int, curved: bool) -> np.ndarray:
+    """Up to SAMPLES positions spread over the straight part of a side; on a curved side
+    (a pill's end, a circle) the middle of where it touches its box."""
     if len(touch) == 0:
         return np.array([length // 2])
+    if curved:
+        mid = len(touch) // 2
+        return touch[max(0, mid - 1): mid + 1]
     if len(touch) <= SAMPLES:
         return touch
     idx = np.linspace(0, len(touch) - 1, SAMPLES + 2)[1:-1]
@@ -354,7 +381,7 @@ _EDGE = _Side("edge", 0.0, None, None, 0.0)
 _OPEN = _Side("open", 0.0, None, None, 0.0)
 
 
-def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical) -> _Vote:
+def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, curved=False) -> _Vote:
     """Read one side from outward profiles at ``positions`` along it: rows offset by
     ``base`` for left/right sides (``vertical``, ``start`` is the column), columns for
     top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down."""
@@ -372,13 +399,13 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical) ->
         reads.append(_profile(P, F, tol, contrast, reaches_edge=n < PROFILE))
     kinds = [r.a.kind for r in reads]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
-    a = _median_side([r.a for r in reads if r.a.kind == best])
+    a = _median_side([r.a for r in reads if r.a.kind == best], curved)
     bs = [r.b for r in reads if r.b is not None]
     b = _median_side(bs) if 2 * len(bs) > len(reads) else None
     return _Vote(a, b)
 
 
-def _median_side(group: list[_Side]) -> _Side:
+def _median_side(group: list[_Side], curved: bool = False) -> _Side:
     if group[0].kind != "box":
         return group[0]
     # the border question by majority, then the median offset
@@ -386,7 +413,8 @@ def _median_side(group: list[_Side]) -> _Side:
     without = [r for r in group if r.border is None]
     pick = with_b if len(with_b) > len(without) else without
     pick.sort(key=lambda r: r.offset)
-    return pick[len(pick) // 2]
+    # a curved side reaches farthest at its tangent point: the largest reading there
+    return pick[-1] if curved else pick[len(pick) // 2]
 
 
 def _dist(a, b) -> float:
@@ -451,7 +479,8 @@ def _read(T: list, i: int, F: tuple, O: tuple, tol: int, contrast: int) -> _Side
     if all(r <= tol + 3 and -0.1 < t < 1.1 for t, r in fo):
         if _dist(O, F) < contrast:
             return _OPEN
-        return _Side("box", i - 1 + sum(min(max(t, 0.0), 1.0) for t, _ in fo), O, None, 0.0)
+        # t is each blend's share of the outside; the rest is box
+        return _Side("box", i - 1 + sum(1.0 - min(max(t, 0.0), 1.0) for t, _ in fo), O, None, 0.0)
     if _dist(O, F) >= contrast:
         # a shadow: the transition fades towards the outside pixel by pixel (after at most
         # one border or anti-aliased pixel); the box ends where the fill does
@@ -462,7 +491,7 @@ def _read(T: list, i: int, F: tuple, O: tuple, tol: int, contrast: int) -> _Side
                     return _Side("box", float(i - 1), O, None, 0.0)
                 t, r = _blend(T[0], F, R[0])
                 if r <= tol + 3:
-                    return _Side("box", i - 1 + min(max(t, 0.0), 1.0), O, None, 0.0)
+                    return _Side("box", i - 1 + 1.0 - min(max(t, 0.0), 1.0), O, None, 0.0)
     # a border: its colour is the transition pixel farthest from the fill-outside segment
     B = T[max(range(len(T)), key=lambda q: fo[q][1])]
     if _dist(B, O) < contrast and _dist(B, F) < contrast:

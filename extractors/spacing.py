@@ -1,0 +1,340 @@
+"""Spacing scale of a UI screenshot: paddings and gaps as DTCG dimension tokens.
+
+What it measures
+    Elements are the boxes ``find_boxes`` finds (cards, buttons, inputs...) and the text lines
+    ``find_text_lines`` finds. Each element's parent is the smallest box around it.
+    *Paddings*: from a box's inner edge (inside its border) to the nearest child element on
+    each side. Left and top are always taken; right and bottom only where they match left and
+    top within ``SYMMETRY`` (otherwise the box is wider or taller than its content needs, and
+    the distance is not a padding). Sides cut by the image's bottom edge are skipped.
+    *Gaps*: between neighbouring siblings (same parent), side by side (overlapping rows) or
+    stacked (overlapping columns), nearest neighbour only.
+
+Text correction
+    A text line's ink is not its CSS box. Vertically the CSS line box is estimated from the
+    font size (cap height / 0.715, else x-height / 0.55), the line height (the baseline pitch
+    of the line's own paragraph where it wraps, else the page's typical ratio, else 1.5) and
+    the content area (ascent 0.92 em, descent 0.23 em, centred in the line box).
+    Horizontally the glyph side bearing (~0.06 em) is added on each side of the ink. Lengths
+    that involve text are therefore estimates (about +-1 px at 16 px text); box-to-box
+    lengths are exact. Text-derived lengths are snapped to the base unit when within 1 px.
+
+Scale and names
+    Lengths in CSS px (measured / ``ctx.scale``) between 1 and ``MAX_SPACING`` are grouped
+    (within ``GROUP`` px), each step is the median of its members, rounded to 0.5 px. The
+    base unit is the largest of ``BASES`` that at least ``BASE_FIT`` of the (weighted)
+    measurements sit on (within 0.5 px for exact lengths, 1 px for text-derived ones), else 1.
+    Token names are value / base: base 4: 16 px -> ``4``, 6 px -> ``1_5`` (the group is
+    ``spacing``, so paths read ``spacing.4``). The group's ``$extensions[EXTENSION_KEY]`` holds
+    ``base``, ``fit`` (share of measurements within 1 px of a multiple of the base),
+    ``scale`` (every step with its count, kept or not) and ``measurements``.
+
+Evidence and limits
+    ``count`` = measurements in the step, ``share`` = their fraction, ``boxes`` = up to three
+    of the measured spaces in image px. A step needs two measurements, or one exact one;
+    others are left out. Invisible containers (no fill, no border) are not boxes, so margins
+    and paddings of plain wrappers show only as gaps between what they hold. Deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stylestream.extractors import ExtractContext
+from stylestream.extractors.layout import Box, find_boxes
+from stylestream.extractors.text import TextLine, find_text_lines
+from stylestream.schemas.tokens import EXTENSION_KEY, DimensionToken, Evidence, px
+
+#: font size from glyph heights (em fractions, centred between Arial- and Inter-like fonts)
+RC = 0.715
+RX = 0.55
+#: content area of a line (ascent + descent, em) and the default line-height ratio
+ASCENT = 0.92
+DESCENT = 0.23
+LINE_HEIGHT = 1.5
+#: wrapped lines: baseline pitch / font size within this range is a line height
+PITCH_RANGE = (1.0, 1.9)
+#: glyph side bearing, em
+BEARING = 0.06
+#: right/bottom paddings count when they match left/top within this (CSS px)
+SYMMETRY = 1.5
+#: lengths outside (CSS px) are not spacing
+MIN_SPACING = 1.0
+MAX_SPACING = 160.0
+#: measurements within this (CSS px) of a step's median join it
+GROUP = 1.0
+#: candidate base units (CSS px), and the least weighted share on the grid to choose one
+BASES = (2, 3, 4, 5, 6, 8, 10, 12)
+BASE_FIT = 0.7
+#: text-derived measurements weigh this much against exact ones
+TEXT_WEIGHT = 0.5
+MIN_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One padding or gap, CSS px, with the space it spans (image px)."""
+
+    value: float
+    exact: bool
+    kind: str                          #: "padding" or "gap"
+    box: tuple[int, int, int, int]
+
+
+@dataclass(slots=True)
+class _Item:
+    left: float
+    top: float
+    right: float
+    bottom: float
+    exact_x: bool
+    exact_y: bool
+    parent: int | None
+
+
+def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
+    """Spacing scale of ``image`` (RGB uint8, H x W x 3) as ``{"spacing": {name: token,
+    "$extensions": {...}}}``; see the module doc."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
+    fmt = ctx.source_format.lower()
+    lossy = True if fmt in ("jpeg", "jpg") else False if fmt == "png" else None
+    lines = find_text_lines(image)
+    boxes = find_boxes(image, lossy=lossy, text_lines=lines)
+    measures = measure(boxes, lines, image.shape[:2], ctx.scale)
+    return {"spacing": spacing_scale(measures)}
+
+
+# --- measuring --------------------------------------------------------------------------
+
+def measure(boxes: Sequence[Box], lines: Sequence[TextLine], shape: tuple[int, int],
+            scale: float) -> list[Measure]:
+    """Paddings and gaps (CSS px) from boxes and text lines in image px."""
+    H, W = shape
+    items = _items(boxes, lines, scale)
+    out: list[Measure] = []
+    children: dict[int | None, list[int]] = {}
+    for i, it in enumerate(items):
+        children.setdefault(it.parent, []).append(i)
+    # paddings
+    for bi, b in enumerate(boxes):
+        kids = children.get(bi)
+        if not kids:
+            continue
+        bw = b.border_width
+        il, it_, ir, ib = b.x + bw, b.y + bw, b.x + b.w - bw, b.y + b.h - bw
+        k = [items[i] for i in kids]
+        left = min(k, key=lambda q: q.left)
+        top = min(k, key=lambda q: q.top)
+        right = max(k, key=lambda q: q.right)
+        bottom = max(k, key=lambda q: q.bottom)
+        pl, pt = left.left - il, top.top - it_
+        pr, pb = ir - right.right, ib - bottom.bottom
+        mid_y = int(b.y + b.h / 2)
+        mid_x = int(b.x + b.w / 2)
+        out.append(Measure(pl / scale, left.exact_x, "padding", _span(il, mid_y - 1, left.left, 2)))
+        out.append(Measure(pt / scale, top.exact_y, "padding", _span_v(mid_x - 1, it_, 2, top.top)))
+        if abs(pr - pl) <= SYMMETRY * scale:
+            out.append(Measure(pr / scale, right.exact_x, "padding", _span(right.right, mid_y - 1, ir, 2)))
+        if b.y + b.h < H - 1 and abs(pb - pt) <= SYMMETRY * scale:
+            out.append(Measure(pb / scale, bottom.exact_y, "padding",
+                               _span_v(mid_x - 1, bottom.bottom, 2, ib)))
+    # gaps between neighbouring siblings
+    for kids in children.values():
+        out.extend(_gaps([items[i] for i in kids], scale))
+    return [m for m in out if MIN_SPACING <= m.value <= MAX_SPACING]
+
+
+def _span(x0: float, y: int, x1: float, h: int) -> tuple[int, int, int, int]:
+    return (int(round(x0)), y, max(1, int(round(x1 - x0))), h)
+
+
+def _span_v(x: int, y0: float, w: int, y1: float) -> tuple[int, int, int, int]:
+    return (x, int(round(y0)), w, max(1, int(round(y1 - y0))))
+
+
+def _gaps(sib: list[_Item], scale: float) -> list[Measure]:
+    out = []
+    for a in sib:
+        # nearest sibling to the right on overlapping rows, and below on overlapping columns
+        best_r: tuple[float, _Item] | None = None
+        best_b: tuple[float, _Item] | None = None
+        for b in sib:
+            if b is a:
+                continue
+            oy = min(a.bottom, b.bottom) - max(a.top, b.top)
+            if oy >= 0.5 * min(a.bottom - a.top, b.bottom - b.top) and b.left >= a.right - 0.5:
+                g = b.left - a.right
+                if best_r is None or g < best_r[0]:
+                    best_r = (g, b)
+            ox = min(a.right, b.right) - max(a.left, b.left)
+            if ox >= 0.3 * min(a.right - a.left, b.right - b.left) and b.top >= a.bottom - 0.5:
+                g = b.top - a.bottom
+                if best_b is None or g < best_b[0]:
+                    best_b = (g, b)
+        if best_r is not None:
+            g, b = best_r
+            y0 = max(a.top, b.top)
+            y1 = min(a.bottom, b.bottom)
+            out.append(Measure(g / scale, a.exact_x and b.exact_x, "gap",
+                               _span(a.right, int(round(y0)), b.left, max(1, int(round(y1 - y0))))))
+        if best_b is not None:
+            g, b = best_b
+            x0 = max(a.left, b.left)
+            x1 = min(a.right, b.right)
+            out.append(Measure(g / scale, a.exact_y and b.exact_y, "gap",
+                               _span_v(int(round(x0)), a.bottom, max(1, int(round(x1 - x0))), b.top)))
+    return out
+
+
+def _items(boxes: Sequence[Box], lines: Sequence[TextLine], scale: float) -> list[_Item]:
+    items = [_Item(b.x, b.y, b.x + b.w, b.y + b.h, True, True, b.parent) for b in boxes]
+    sizes = [_font_size(t) for t in lines]
+    pitch = _pitches(lines, sizes)
+    ratios = [pitch[i] / sizes[i] for i in range(len(lines)) if pitch[i] > 0 and sizes[i] > 0]
+    page_ratio = float(np.median(ratios)) if ratios else LINE_HEIGHT
+    for i, t in enumerate(lines):
+        fs = sizes[i]
+        if fs <= 0:
+            continue
+        lh = pitch[i] if pitch[i] > 0 else page_ratio * fs
+        top = t.baseline - ASCENT * fs - (lh - (ASCENT + DESCENT) * fs) / 2
+        bear = BEARING * fs
+        items.append(_Item(t.x - bear, top, t.x + t.w + bear, top + lh, False, False,
+                           _container(boxes, t)))
+    return items
+
+
+def _font_size(t: TextLine) -> float:
+    if t.cap_height > 0:
+        return t.cap_height / RC
+    if t.x_height > 0:
+        return t.x_height / RX
+    return 0.0
+
+
+def _pitches(lines: Sequence[TextLine], sizes: list[float]) -> list[float]:
+    """Per line, the smallest baseline pitch to a wrapped neighbour of the same size and
+    left edge (its line height), 0 where it has none."""
+    out = [0.0] * len(lines)
+    for i, a in enumerate(lines):
+        for j in range(i + 1, len(lines)):
+            b = lines[j]
+            fa, fb = sizes[i], sizes[j]
+            if fa <= 0 or fb <= 0 or abs(fa - fb) > 0.12 * max(fa, fb):
+                continue
+            if abs(a.x - b.x) > max(2.0, 0.15 * fa):
+                continue
+            p = b.baseline - a.baseline
+            f = (fa + fb) / 2
+            if PITCH_RANGE[0] * f <= p <= PITCH_RANGE[1] * f:
+                out[i] = p if out[i] == 0 else min(out[i], p)
+                out[j] = p if out[j] == 0 else min(out[j], p)
+    return out
+
+
+def _container(boxes: Sequence[Box], t: TextLine) -> int | None:
+    best = None
+    area = math.inf
+    for i, b in enumerate(boxes):
+        if b.x <= t.x and b.y <= t.y and b.x + b.w >= t.x + t.w and b.y + b.h >= t.y + t.h:
+            a = b.w * b.h
+            if a < area:
+                best, area = i, a
+    return best
+
+
+# --- the scale --------------------------------------------------------------------------
+
+def fit_base(values: np.ndarray, weights: np.ndarray, exact: np.ndarray) -> tuple[int, float]:
+    """(base unit, fit): the largest candidate base that at least ``BASE_FIT`` of the weight
+    sits on, and the share of measurements within 1 px of a multiple of it."""
+    if len(values) == 0:
+        return 1, 0.0
+    total = float(weights.sum())
+    base = 1
+    for b in sorted(BASES, reverse=True):
+        off = np.abs(values - b * np.maximum(np.rint(values / b), 1))
+        on = np.where(exact, off <= 0.5, off <= 1.0)
+        if float(weights[on].sum()) >= BASE_FIT * total:
+            base = b
+            break
+    off = np.abs(values - base * np.maximum(np.rint(values / base), 1))
+    return base, float((off <= 1.0).mean())
+
+
+def spacing_scale(measures: Sequence[Measure]) -> dict[str, Any]:
+    """Group measurements into steps; tokens named by value / base (see module doc)."""
+    if not measures:
+        return {}
+    vals = np.array([m.value for m in measures])
+    exact = np.array([m.exact for m in measures])
+    w = np.where(exact, 1.0, TEXT_WEIGHT)
+    base, fit = fit_base(vals, w, exact)
+    # text-derived lengths snap to the grid when they are near it
+    snapped = vals.copy()
+    if base > 1:
+        grid = base * np.maximum(np.rint(vals / base), 1)
+        near = ~exact & (np.abs(vals - grid) <= 1.0)
+        snapped[near] = grid[near]
+    order = np.lexsort((np.arange(len(vals)), snapped))
+    steps: list[list[int]] = []
+    for i in order:
+        if steps and snapped[i] - float(np.median(snapped[steps[-1]])) <= GROUP:
+            steps[-1].append(int(i))
+        else:
+            steps.append([int(i)])
+    tokens: dict[str, Any] = {}
+    scale_info = []
+    total = len(measures)
+    for members in steps:
+        value = round(float(np.median(snapped[members])) * 2) / 2
+        n_exact = int(exact[members].sum())
+        count = len(members)
+        conf = _confidence(count, n_exact)
+        kept = conf >= MIN_CONFIDENCE
+        scale_info.append({"value": value, "count": count, "exact": n_exact, "kept": kept})
+        if not kept:
+            continue
+        name = _name(value, base)
+        if name in tokens:
+            continue  # two steps rounding to one value: the first (smaller) speaks for both
+        ex = sorted(members, key=lambda i: (not measures[i].exact, measures[i].box))[:3]
+        tokens[name] = DimensionToken(
+            value=px(value),
+            extensions={EXTENSION_KEY: Evidence(
+                confidence=round(conf, 3),
+                share=round(count / total, 4),
+                count=count,
+                boxes=[measures[i].box for i in ex],
+            )},
+        )
+    group: dict[str, Any] = {"$extensions": {EXTENSION_KEY: {
+        "base": base,
+        "fit": round(fit, 3),
+        "scale": scale_info,
+        "measurements": total,
+    }}}
+    group.update(tokens)
+    return group
+
+
+def _confidence(count: int, n_exact: int) -> float:
+    """Exact lengths count fully, text-derived ones half: one exact is 0.5, two 0.6..."""
+    weight = n_exact + TEXT_WEIGHT * (count - n_exact)
+    if weight < 1.0:
+        return 0.4
+    return min(1.0, 0.5 + 0.1 * (weight - 1.0))
+
+
+def _name(value: float, base: int) -> str:
+    q = value / base
+    if abs(q - round(q)) < 1e-9:
+        return str(int(round(q)))
+    text = f"{q:.3f}".rstrip("0").rstrip(".")
+    return text.replace(".", "_")
