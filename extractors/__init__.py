@@ -189,6 +189,14 @@ def default_extractors() -> list[str]:
 
 
 register(ExtractorSpec(
+    name="naming",
+    target="stylestream.extractors.naming:load",
+    tier=3,
+    weight=0.5,
+    description="LLM names and rationales for the measured tokens (OpenAI-compatible), with cost",
+    kind="loaded",
+))
+register(ExtractorSpec(
     name="color",
     target="stylestream.extractors.color:extract",
     tier=1,

@@ -84,7 +84,8 @@ def _build_request(app: web.Application, params: RequestParams, image: bytes) ->
     if len(image) > settings.max_image_bytes:
         raise ImageTooLarge(f"{len(image)} bytes exceeds the limit of {settings.max_image_bytes}")
     info = probe(image, max_pixels=settings.max_image_pixels)
-    return ExtractionRequest(image, info, params.extractors, params.mode, params.scale)
+    return ExtractionRequest(image, info, params.extractors, params.mode, params.scale,
+                             params.budget_usd, params.explicit)
 
 
 # --- WebSocket ---------------------------------------------------------------------------------
@@ -232,8 +233,12 @@ async def readyz(request: web.Request) -> web.Response:
     streams = connected and await bus.streams_exist()
     consumers = bus.liveness()
     ready = connected and streams and all(consumers.values())
+    # live but unable to run (no weights, no key): ready, and says so
+    unavailable = {name: {"code": r.code, "message": r.message}
+                   for name in consumers if (r := bus.unavailable_reason(name)) is not None}
     return web.json_response(
-        {"ready": ready, "nats_connected": connected, "streams": streams, "consumers": consumers},
+        {"ready": ready, "nats_connected": connected, "streams": streams, "consumers": consumers,
+         "unavailable": unavailable},
         status=200 if ready else 503,
     )
 
@@ -245,11 +250,16 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def list_extractors(request: web.Request) -> web.Response:
     bus = request.app[BUS]
-    return web.json_response({
-        name: {"tier": s.tier, "weight": s.weight, "description": s.description,
-               "live": bus.is_live(name)}
-        for name, s in request.app[CATALOG_KEY].items()
-    })
+    out = {}
+    for name, spec in request.app[CATALOG_KEY].items():
+        reason = bus.unavailable_reason(name)
+        status = bus.status(name)
+        out[name] = {"tier": spec.tier, "weight": spec.weight, "description": spec.description,
+                     "live": bus.is_live(name), "available": reason is None,
+                     "runs_on": status.description if status else None,
+                     "error": None if reason is None else {"code": reason.code,
+                                                           "message": reason.message}}
+    return web.json_response(out)
 
 
 async def index(request: web.Request) -> web.Response:

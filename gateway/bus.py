@@ -13,6 +13,7 @@ from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from nats.js.kv import KeyValue
 
 from stylestream.config import (
     IMAGES_STREAM,
@@ -21,17 +22,19 @@ from stylestream.config import (
     RESULTS_SUBJECT_PREFIX,
     Settings,
 )
-from stylestream.errors import BusUnavailable
+from stylestream.errors import BusUnavailable, ExtractorUnavailable
 from stylestream.schemas import (
     RECORD_TOKEN,
+    ErrorInfo,
     ImageEvent,
     RequestRecord,
     encode_event,
     images_subject,
     results_subject,
 )
-from stylestream.schemas.bus import encode_record
+from stylestream.schemas.bus import ExtractorStatus, encode_record
 from stylestream.services.connection import close_connection, connect
+from stylestream.services.status import get_status, status_bucket
 from stylestream.services.topology import consumer_name, ensure_topology
 
 log = logging.getLogger("stylestream.gateway.bus")
@@ -48,6 +51,8 @@ class GatewayBus:
         self.settings = settings
         self.extractors = list(extractors)
         self._last_live: dict[str, float] = {}
+        self._status: dict[str, ExtractorStatus] = {}
+        self._kv: KeyValue | None = None
         self._all_live = asyncio.Event()
 
     @classmethod
@@ -56,6 +61,7 @@ class GatewayBus:
         js = nc.jetstream()
         bus = cls(nc, js, settings, extractors)
         await ensure_topology(js, bus.extractors, settings)
+        bus._kv = await status_bucket(js)
         return bus
 
     async def close(self) -> None:
@@ -68,6 +74,18 @@ class GatewayBus:
 
     def liveness(self) -> dict[str, bool]:
         return {name: self.is_live(name) for name in self.extractors}
+
+    def unavailable_reason(self, extractor: str) -> ErrorInfo | None:
+        """Why a request cannot run this extractor now, or None if it can."""
+        status = self._status.get(extractor)
+        if status is not None and not status.available and status.error is not None:
+            return status.error  # e.g. MODEL_UNAVAILABLE: no weights configured
+        if not self.is_live(extractor):
+            return ErrorInfo(ExtractorUnavailable.code, f"no live worker serves {extractor!r}")
+        return None
+
+    def status(self, extractor: str) -> ExtractorStatus | None:
+        return self._status.get(extractor)
 
     async def wait_all_live(self, timeout: float) -> bool:
         try:
@@ -88,6 +106,10 @@ class GatewayBus:
                 continue
             if (info.num_waiting or 0) > 0 or (info.num_ack_pending or 0) > 0:
                 self._last_live[name] = time.monotonic()
+            if self._kv is not None:
+                status = await get_status(self._kv, name)
+                if status is not None:
+                    self._status[name] = status
         if all(self.liveness().values()):
             self._all_live.set()
         else:

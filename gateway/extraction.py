@@ -12,7 +12,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
@@ -22,7 +22,6 @@ from stylestream.config import Settings
 from stylestream.errors import (
     BadParameter,
     ExtractorTimeout,
-    ExtractorUnavailable,
     UnknownExtractor,
 )
 from stylestream.extractors import ExtractorSpec
@@ -52,6 +51,9 @@ class ExtractionRequest:
     extractors: list[str]
     mode: Mode
     scale: float | None = None
+    budget_usd: float | None = None
+    #: the client named the extractors; otherwise unavailable ones are skipped, not failed
+    explicit: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class RequestParams:
     extractors: list[str]
     mode: Mode
     scale: float | None
+    budget_usd: float | None = None
+    explicit: bool = True
 
 
 def parse_params(
@@ -95,7 +99,16 @@ def parse_params(
             raise BadParameter(f"scale must be a number, not {query['scale']!r}") from None
         if not 0 < scale <= 8:
             raise BadParameter("scale must be in (0, 8]")
-    return RequestParams(names, mode, scale)
+
+    budget = settings.request_budget_usd
+    if query.get("budget"):
+        try:
+            budget = float(query["budget"])
+        except ValueError:
+            raise BadParameter(f"budget must be a number (USD), not {query['budget']!r}") from None
+        if budget < 0:
+            raise BadParameter("budget must be >= 0")
+    return RequestParams(names, mode, scale, budget, explicit=bool(raw))
 
 
 def new_request_id() -> str:
@@ -140,8 +153,15 @@ class Extraction:
 
         Raises ``BusUnavailable`` before anything is emitted if the event cannot be published.
         """
-        req = self.request
         st = self._state = _State(t0=time.perf_counter())
+        reasons = {n: self.bus.unavailable_reason(n) for n in self.request.extractors}
+        unavailable = {n: r for n, r in reasons.items() if r is not None}
+        if not self.request.explicit:
+            # "everything you have": what cannot run is named in `accepted`, not failed
+            self.request = replace(self.request, extractors=[
+                n for n in self.request.extractors if n not in unavailable])
+            self.total = len(self.request.extractors)
+        req = self.request
         sent: list[StreamMessage] = []
         client_emit = emit
 
@@ -151,10 +171,6 @@ class Extraction:
             await client_emit(message)
 
         accepted_at = time.time()
-        unavailable = {
-            n: ErrorInfo(ExtractorUnavailable.code, f"no live worker serves {n!r}")
-            for n in req.extractors if not self.bus.is_live(n)
-        }
         runnable = [n for n in req.extractors if n not in unavailable]
         batches = self._batches(runnable)
 
@@ -172,8 +188,10 @@ class Extraction:
                 unavailable=unavailable or None,
             )))
             if req.mode == "atomic":
-                for name, info in unavailable.items():
-                    await self._emit_atomic(emit, name, self._unavailable_result(name, info))
+                for name in req.extractors:
+                    if name in unavailable:
+                        await self._emit_atomic(
+                            emit, name, self._unavailable_result(name, unavailable[name]))
                 await self._collect_atomic(emit, queue, set(runnable), deadline)
             else:
                 await self._run_tiers(emit, queue, batches, unavailable, accepted_at, deadline)
@@ -222,6 +240,7 @@ class Extraction:
             image=req.image,
             image_format=req.info.format,
             scale=req.scale,
+            budget_usd=req.budget_usd,
             deadline=deadline,
             accepted_at=accepted_at,
         )

@@ -38,7 +38,8 @@ from .tokens import (
 )
 
 __all__ = [
-    "RECORD_TOKEN", "RequestRecord", "WIRE_VERSION", "ErrorInfo", "ExtractorResult", "ImageEvent", "decode_event",
+    "RECORD_TOKEN", "RequestRecord", "WIRE_VERSION", "ErrorInfo", "ExtractorResult", "ImageEvent",
+    "decode_event",
     "decode_result", "encode_event", "encode_result", "images_subject", "results_subject",
     "STAGES", "Metadata", "StreamMessage", "decode_message", "deep_merge", "encode_message",
     "EXTENSION_KEY", "ColorToken", "ColorValue", "DimensionToken", "DimensionValue", "Evidence",

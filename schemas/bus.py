@@ -41,6 +41,8 @@ class ImageEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     deadline: float = 0.0
     #: unix time (s) the gateway accepted the image
     accepted_at: float = 0.0
+    #: money the request may spend on paid extractors (USD); None = no limit
+    budget_usd: Annotated[float, Meta(ge=0)] | None = None
 
 
 class ErrorInfo(msgspec.Struct, frozen=True):
@@ -79,6 +81,18 @@ class RequestRecord(msgspec.Struct, kw_only=True):
     messages: list[Any]
 
 
+class ExtractorStatus(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Whether a worker can run an extractor (stored in the STYLE_STATUS key-value bucket)."""
+
+    v: int = WIRE_VERSION
+    extractor: ExtractorName
+    available: bool
+    error: ErrorInfo | None = None
+    #: what runs it, e.g. "open_clip ViT-B-32 on cuda"
+    description: str = ""
+    worker: str = ""
+
+
 #: the results-subject token under which the request record is stored; extractor names
 #: cannot start with "_", so it never collides with a result
 RECORD_TOKEN = "_request"
@@ -106,6 +120,15 @@ def decode_result(data: bytes) -> ExtractorResult:
 
 
 _record_encoder = msgspec.json.Encoder()
+_status_decoder = msgspec.json.Decoder(ExtractorStatus)
+
+
+def encode_status(status: ExtractorStatus) -> bytes:
+    return _record_encoder.encode(status)
+
+
+def decode_status(data: bytes) -> ExtractorStatus:
+    return _status_decoder.decode(data)
 
 
 def encode_record(record: RequestRecord) -> bytes:

@@ -93,7 +93,9 @@ class Stack:
         await site.start()
         host, port = self.runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
-        for name in self.workers:
+        # one process per extractor, except groups (the model worker hosts depth + style)
+        processes = list(dict.fromkeys(CATALOG[n].process_group for n in self.workers))
+        for name in processes:
             for _ in range(self.replicas.get(name, 1)):
                 self.procs.append(await self._spawn_worker(name))
         bus = self.app[BUS]

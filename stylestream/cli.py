@@ -19,7 +19,7 @@ from typing import Any
 
 from stylestream import __version__
 from stylestream.config import DEFAULT_HOST, DEFAULT_PORT, ENV_HELP, Settings
-from stylestream.extractors import CATALOG, load_plugins
+from stylestream.extractors import CATALOG, group_members, load_plugins
 
 log = logging.getLogger("stylestream")
 
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     gw.add_argument("--port", type=int, default=None)
 
     wk = sub.add_parser("worker", help="run extractor workers (replicas share the load)")
-    wk.add_argument("names", nargs="+", metavar="NAME", help="extractors to serve")
+    wk.add_argument("names", nargs="+", metavar="NAME",
+                    help="extractors to serve, or a group: `models` (depth + style)")
     wk.add_argument("--nats", default=None, metavar="URL", help="NATS server URL (or NATS_URL)")
     wk.add_argument("--concurrency", type=int, default=None, help="messages in flight per extractor")
     wk.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
@@ -159,10 +160,12 @@ def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from stylestream.services.worker import run_workers
 
-    unknown = [n for n in args.names if n not in CATALOG]
+    names = [member for name in args.names for member in group_members(name)]
+    unknown = [n for n in args.names if not group_members(n)]
     if unknown:
-        print(f"stylestream: unknown extractor(s) {unknown}; known: {list(CATALOG)}",
-              file=sys.stderr)
+        groups = sorted({s.group for s in CATALOG.values() if s.group})
+        print(f"stylestream: unknown extractor(s) {unknown}; known: {list(CATALOG)}"
+              f" and groups {groups}", file=sys.stderr)
         return EXIT_FAILED
     settings = _override(settings, nats_url=args.nats)
     concurrency = args.concurrency or settings.worker_concurrency
@@ -173,7 +176,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         port = args.metrics_port if args.metrics_port is not None else settings.worker_metrics_port
-        await run_workers(args.names, settings, concurrency=concurrency, stop=stop,
+        await run_workers(names, settings, concurrency=concurrency, stop=stop,
                           metrics_port=port, metrics_host=args.metrics_host)
 
     asyncio.run(run())

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "tests.support.timed_extractors"
 load_plugins([PLUGIN])
 
-SPINE_WORKERS = ["color", "fast", "slow", "boom", "ai"]
+SPINE_WORKERS = ["color", "fast", "slow", "boom", "ai", "batchy", "slowmodel", "broken"]
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +46,8 @@ def settings(nats_server: EmbeddedNats) -> Settings:
         liveness_interval_s=0.1,
         fetch_wait_s=1.0,
         request_timeout_s=20.0,
+        ack_wait_s=1.0,          # short, so slowmodel (1.6 s) proves the heartbeats work
+        batch_window_ms=60.0,    # generous, so concurrent test requests share a batch
     )
 
 

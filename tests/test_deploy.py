@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -18,7 +17,8 @@ from .conftest import ROOT
 from .support.wire import collect
 
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
-CPU_EXTRACTORS = [n for n, s in CATALOG.items() if s.target.startswith("stylestream.") and s.tier == 1]
+CPU_EXTRACTORS = [n for n, s in CATALOG.items()
+                  if s.target.startswith("stylestream.") and s.kind == "function"]
 METRIC = re.compile(r"\bstylestream_[a-z_]+")
 
 

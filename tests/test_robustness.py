@@ -19,7 +19,8 @@ from stylestream.extractors.image import decode
 
 from .conftest import png_bytes, ui_screenshot
 
-BUILTIN = [name for name, spec in CATALOG.items() if spec.target.startswith("stylestream.")]
+BUILTIN = [name for name, spec in CATALOG.items()
+           if spec.target.startswith("stylestream.") and spec.kind == "function"]
 
 
 def run(name: str, image: np.ndarray, scale: float | None = None) -> bytes:

@@ -116,6 +116,11 @@ async def test_extractor_without_worker_is_unavailable_not_hung(stack: Stack, sc
                 body = await resp.json()
                 assert resp.status == 503 and body["consumers"]["ghost"] is False
         msgs = await collect(url, screenshot_png, extractors=["fast", "ghost"])
+        everything = await collect(url, screenshot_png)  # no extractors= : all that can run
+    assert everything[0].metadata.extractors == ["fast"]
+    assert everything[0].metadata.unavailable["ghost"].code == "EXTRACTOR_UNAVAILABLE"
+    assert stages(everything) == ["accepted", "extractor_complete", "complete"]
+    assert everything[-1].metadata.failed == []
     accepted = msgs[0]
     assert accepted.metadata.unavailable["ghost"].code == "EXTRACTOR_UNAVAILABLE"
     ghost_msg = next(m for m in msgs if m.metadata.extractor == "ghost")

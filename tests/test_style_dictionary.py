@@ -15,7 +15,8 @@ from stylestream.gateway.formats import iter_tokens
 from .conftest import ROOT, png_bytes, ui_screenshot
 
 JS = ROOT / "tests" / "js"
-BUILTIN = [name for name, spec in CATALOG.items() if spec.target.startswith("stylestream.")]
+BUILTIN = [name for name, spec in CATALOG.items()
+           if spec.target.startswith("stylestream.") and spec.kind == "function"]
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from stylestream.extractors import ExtractContext, ExtractorSpec, register
+from stylestream.errors import ModelUnavailable
+from stylestream.extractors import ExtractContext, ExtractorSpec, ModelOptions, register
 
 MODULE = __name__
 
@@ -42,3 +43,35 @@ register(ExtractorSpec("fast", f"{MODULE}:fast", tier=1, weight=0.2, description
 register(ExtractorSpec("slow", f"{MODULE}:slow", tier=1, weight=0.3, description="400 ms"))
 register(ExtractorSpec("boom", f"{MODULE}:boom", tier=1, weight=0.1, description="raises"))
 register(ExtractorSpec("ai", f"{MODULE}:ai", tier=2, weight=0.4, description="tier 2, 50 ms"))
+
+
+class _BatchModel:
+    """A stand-in model: one 'forward pass' per batch, reporting the batch size it saw."""
+
+    def __init__(self, name: str, forward_s: float) -> None:
+        self.name = name
+        self.forward_s = forward_s
+        self.description = f"test model {name} ({forward_s * 1000:g} ms per forward pass)"
+
+    def extract_batch(self, images, ctxs):
+        time.sleep(self.forward_s)  # simulated forward pass
+        return [{self.name: {"batch": {"$type": "number", "$value": len(images)},
+                             "mean": {"$type": "color", "$value": _mean_hex(image)}}}
+                for image in images]
+
+
+def load_batchy(options: ModelOptions) -> _BatchModel:
+    return _BatchModel("batchy", 0.15)
+
+
+def load_slowmodel(options: ModelOptions) -> _BatchModel:
+    return _BatchModel("slowmodel", 1.6)  # longer than the tests' AckWait: needs heartbeats
+
+
+def load_broken(options: ModelOptions) -> _BatchModel:
+    raise ModelUnavailable("no weights configured for broken (set BROKEN_WEIGHTS)")
+
+
+for _name, _batch in (("batchy", 8), ("slowmodel", 1), ("broken", 1)):
+    register(ExtractorSpec(_name, f"{MODULE}:load_{_name}", tier=2, weight=0.2, kind="loaded",
+                           group="testmodels", max_batch=_batch, description="test model"))
