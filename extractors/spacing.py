@@ -13,7 +13,7 @@ What it measures
 Text correction
     A text line's ink is not its CSS box. Vertically the CSS line box is estimated from the
     font size (cap height / 0.715, else x-height / 0.55), the line height (the baseline pitch
-    of the line's own paragraph where it wraps, else the page's typical ratio, else 1.5) and
+    of the line's own paragraph where it wraps, else the page's typical ratio, else 1.45) and
     the content area (ascent 0.92 em, descent 0.23 em, centred in the line box).
     Horizontally the glyph side bearing (~0.06 em) is added on each side of the ink. Lengths
     that involve text are therefore estimates (about +-1 px at 16 px text); box-to-box
@@ -22,8 +22,8 @@ Text correction
 Scale and names
     Lengths in CSS px (measured / ``ctx.scale``) between 1 and ``MAX_SPACING`` are grouped
     (within ``GROUP`` px), each step is the median of its members, rounded to 0.5 px. The
-    base unit is the largest of ``BASES`` that at least ``BASE_FIT`` of the (weighted)
-    measurements sit on (within 0.5 px for exact lengths, 1 px for text-derived ones), else 1.
+    base unit is the largest of ``BASES`` whose grid holds ``BASE_FIT`` of the steps (see
+    ``fit_base``), else 1.
     Token names are value / base: base 4: 16 px -> ``4``, 6 px -> ``1_5`` (the group is
     ``spacing``, so paths read ``spacing.4``). The group's ``$extensions[EXTENSION_KEY]`` holds
     ``base``, ``fit`` (share of measurements within 1 px of a multiple of the base),
@@ -56,9 +56,12 @@ RX = 0.55
 #: content area of a line (ascent + descent, em) and the default line-height ratio
 ASCENT = 0.92
 DESCENT = 0.23
-LINE_HEIGHT = 1.5
-#: wrapped lines: baseline pitch / font size within this range is a line height
-PITCH_RANGE = (1.0, 1.9)
+LINE_HEIGHT = 1.45
+LINE_HEIGHT_RANGE = (1.2, 1.7)
+#: wrapped lines (same colour, same size within SAME_SIZE): baseline pitch / font size
+#: within this range is a line height
+PITCH_RANGE = (1.0, 1.75)
+SAME_SIZE = 0.08
 #: glyph side bearing, em
 BEARING = 0.06
 #: right/bottom paddings count when they match left/top within this (CSS px)
@@ -70,6 +73,7 @@ MAX_SPACING = 160.0
 GROUP = 1.0
 #: candidate base units (CSS px), and the least weighted share on the grid to choose one
 BASES = (2, 3, 4, 5, 6, 8, 10, 12)
+#: least weighted share of the steps on a base's grid for it to be the base
 BASE_FIT = 0.7
 #: text-derived measurements weigh this much against exact ones
 TEXT_WEIGHT = 0.5
@@ -84,6 +88,12 @@ class Measure:
     exact: bool
     kind: str                          #: "padding" or "gap"
     box: tuple[int, int, int, int]
+    #: "x" (horizontal length) or "y"; text-derived "y" lengths carry the line-height guess
+    axis: str = "x"
+
+    @property
+    def rough(self) -> bool:
+        return not self.exact and self.axis == "y"
 
 
 @dataclass(slots=True)
@@ -138,12 +148,12 @@ def measure(boxes: Sequence[Box], lines: Sequence[TextLine], shape: tuple[int, i
         mid_y = int(b.y + b.h / 2)
         mid_x = int(b.x + b.w / 2)
         out.append(Measure(pl / scale, left.exact_x, "padding", _span(il, mid_y - 1, left.left, 2)))
-        out.append(Measure(pt / scale, top.exact_y, "padding", _span_v(mid_x - 1, it_, 2, top.top)))
+        out.append(Measure(pt / scale, top.exact_y, "padding", _span_v(mid_x - 1, it_, 2, top.top), "y"))
         if abs(pr - pl) <= SYMMETRY * scale:
             out.append(Measure(pr / scale, right.exact_x, "padding", _span(right.right, mid_y - 1, ir, 2)))
         if b.y + b.h < H - 1 and abs(pb - pt) <= SYMMETRY * scale:
             out.append(Measure(pb / scale, bottom.exact_y, "padding",
-                               _span_v(mid_x - 1, bottom.bottom, 2, ib)))
+                               _span_v(mid_x - 1, bottom.bottom, 2, ib), "y"))
     # gaps between neighbouring siblings
     for kids in children.values():
         out.extend(_gaps([items[i] for i in kids], scale))
@@ -188,7 +198,8 @@ def _gaps(sib: list[_Item], scale: float) -> list[Measure]:
             x0 = max(a.left, b.left)
             x1 = min(a.right, b.right)
             out.append(Measure(g / scale, a.exact_y and b.exact_y, "gap",
-                               _span_v(int(round(x0)), a.bottom, max(1, int(round(x1 - x0))), b.top)))
+                               _span_v(int(round(x0)), a.bottom, max(1, int(round(x1 - x0))), b.top),
+                               "y"))
     return out
 
 
@@ -197,7 +208,7 @@ def _items(boxes: Sequence[Box], lines: Sequence[TextLine], scale: float) -> lis
     sizes = [_font_size(t) for t in lines]
     pitch = _pitches(lines, sizes)
     ratios = [pitch[i] / sizes[i] for i in range(len(lines)) if pitch[i] > 0 and sizes[i] > 0]
-    page_ratio = float(np.median(ratios)) if ratios else LINE_HEIGHT
+    page_ratio = float(np.clip(np.median(ratios), *LINE_HEIGHT_RANGE)) if ratios else LINE_HEIGHT
     for i, t in enumerate(lines):
         fs = sizes[i]
         if fs <= 0:
@@ -226,7 +237,9 @@ def _pitches(lines: Sequence[TextLine], sizes: list[float]) -> list[float]:
         for j in range(i + 1, len(lines)):
             b = lines[j]
             fa, fb = sizes[i], sizes[j]
-            if fa <= 0 or fb <= 0 or abs(fa - fb) > 0.12 * max(fa, fb):
+            if fa <= 0 or fb <= 0 or abs(fa - fb) > SAME_SIZE * max(fa, fb):
+                continue
+            if max(abs(int(a.color[q]) - int(b.color[q])) for q in range(3)) > 24:
                 continue
             if abs(a.x - b.x) > max(2.0, 0.15 * fa):
                 continue
@@ -251,21 +264,42 @@ def _container(boxes: Sequence[Box], t: TextLine) -> int | None:
 
 # --- the scale --------------------------------------------------------------------------
 
-def fit_base(values: np.ndarray, weights: np.ndarray, exact: np.ndarray) -> tuple[int, float]:
-    """(base unit, fit): the largest candidate base that at least ``BASE_FIT`` of the weight
-    sits on, and the share of measurements within 1 px of a multiple of it."""
-    if len(values) == 0:
-        return 1, 0.0
-    total = float(weights.sum())
-    base = 1
+def fit_base(steps: np.ndarray, counts: np.ndarray, exact: np.ndarray) -> int:
+    """The base unit: the largest of ``BASES`` whose grid holds at least ``BASE_FIT`` of the
+    steps (within 0.5 px for steps measured mostly box to box, 1 px for text-derived ones,
+    at most base / 4), each step weighing sqrt(its count) so that one frequent value does
+    not decide alone; 1 when none does."""
+    if len(steps) == 0:
+        return 1
+    w = np.sqrt(counts.astype(np.float64))
+    total = float(w.sum())
     for b in sorted(BASES, reverse=True):
-        off = np.abs(values - b * np.maximum(np.rint(values / b), 1))
-        on = np.where(exact, off <= 0.5, off <= 1.0)
-        if float(weights[on].sum()) >= BASE_FIT * total:
-            base = b
-            break
+        tol = np.minimum(np.where(exact, 0.5, 1.0), b / 4)
+        off = np.abs(steps - b * np.maximum(np.rint(steps / b), 1))
+        if float(w[off <= tol].sum()) >= BASE_FIT * total:
+            return b
+    return 1
+
+
+def grid_fit(values: np.ndarray, base: int) -> float:
+    """Share of measurements within 1 px of a multiple of ``base``."""
+    if len(values) == 0:
+        return 0.0
     off = np.abs(values - base * np.maximum(np.rint(values / base), 1))
-    return base, float((off <= 1.0).mean())
+    return float((off <= 1.0).mean())
+
+
+def _group(values: np.ndarray) -> list[list[int]]:
+    """Indices grouped into steps: sorted values joining the current step while within
+    ``GROUP`` of its median."""
+    order = np.lexsort((np.arange(len(values)), values))
+    steps: list[list[int]] = []
+    for i in order:
+        if steps and values[i] - float(np.median(values[steps[-1]])) <= GROUP:
+            steps[-1].append(int(i))
+        else:
+            steps.append([int(i)])
+    return steps
 
 
 def spacing_scale(measures: Sequence[Measure]) -> dict[str, Any]:
@@ -274,25 +308,24 @@ def spacing_scale(measures: Sequence[Measure]) -> dict[str, Any]:
         return {}
     vals = np.array([m.value for m in measures])
     exact = np.array([m.exact for m in measures])
-    w = np.where(exact, 1.0, TEXT_WEIGHT)
-    base, fit = fit_base(vals, w, exact)
+    # the base from a first grouping of the lengths that do not depend on a line-height
+    # guess (kept steps only)
+    sure = np.array([not m.rough for m in measures])
+    sv, se = vals[sure], exact[sure]
+    first = [(float(np.median(sv[m])), len(m), 2 * int(se[m].sum()) >= len(m))
+             for m in _group(sv) if _confidence(len(m), int(se[m].sum())) >= MIN_CONFIDENCE]
+    base = fit_base(np.array([v for v, _, _ in first]), np.array([c for _, c, _ in first]),
+                    np.array([e for _, _, e in first], bool))
     # text-derived lengths snap to the grid when they are near it
     snapped = vals.copy()
     if base > 1:
         grid = base * np.maximum(np.rint(vals / base), 1)
         near = ~exact & (np.abs(vals - grid) <= 1.0)
         snapped[near] = grid[near]
-    order = np.lexsort((np.arange(len(vals)), snapped))
-    steps: list[list[int]] = []
-    for i in order:
-        if steps and snapped[i] - float(np.median(snapped[steps[-1]])) <= GROUP:
-            steps[-1].append(int(i))
-        else:
-            steps.append([int(i)])
     tokens: dict[str, Any] = {}
     scale_info = []
     total = len(measures)
-    for members in steps:
+    for members in _group(snapped):
         value = round(float(np.median(snapped[members])) * 2) / 2
         n_exact = int(exact[members].sum())
         count = len(members)
@@ -316,7 +349,7 @@ def spacing_scale(measures: Sequence[Measure]) -> dict[str, Any]:
         )
     group: dict[str, Any] = {"$extensions": {EXTENSION_KEY: {
         "base": base,
-        "fit": round(fit, 3),
+        "fit": round(grid_fit(vals, base), 3),
         "scale": scale_info,
         "measurements": total,
     }}}
