@@ -6,7 +6,7 @@ What it measures
     * **size** (CSS px) from the x-height and the tall-glyph height (capitals, digits,
       ascenders), as measured there: ``(x + tall) / (RX + RC)`` when both show,
       ``tall / RC`` for capitals/digits only, ``x / RX`` for lowercase without ascenders.
-      ``RX = 0.55`` and ``RC = 0.715`` em are the measured heights of common UI sans fonts
+      ``RX = 0.55`` and ``RC = 0.725`` em are the measured heights of common UI sans fonts
       (Arial/Helvetica/Liberation ~0.54/0.70, Inter/DejaVu ~0.57/0.74, Roboto/SF ~0.55/0.71:
       round letters overshoot, so measured x-heights run ~4 % over the nominal ones);
       serif fonts (Times x ≈ 0.47) come out ~8 % small.
@@ -66,7 +66,7 @@ from stylestream.schemas.tokens import (
 
 #: measured x-height and tall-glyph height, in em, of common UI sans fonts
 RX = 0.55
-RC = 0.715
+RC = 0.725
 #: relative font-to-font spread of those ratios (x-heights vary more than capitals)
 SPREAD_BOTH, SPREAD_CAP, SPREAD_X = 0.025, 0.025, 0.045
 #: error (image px) of one sub-pixel height measurement
@@ -157,7 +157,7 @@ def _line(t: TextLine, scale: float) -> _Line | None:
         rel = math.hypot(SPREAD_X, QUANT / x)
     else:
         return None
-    if size_px < 4 or t.glyphs < 2:
+    if size_px < 4 or t.glyphs < 3:
         return None
     # many glyphs make the medians behind x and tall heights steadier
     rel /= math.sqrt(min(max(t.glyphs, 4), 24) / 4)
