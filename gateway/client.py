@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -23,19 +23,22 @@ class GatewayError(Exception):
 
 
 def ws_url(gateway: str, *, extractors: Sequence[str] | None = None, mode: str | None = None,
-           scale: float | None = None) -> str:
-    """``http://host:port`` (or ``ws://``, ``https://``, ``wss://``) -> the extract WS URL."""
+           scale: float | None = None, budget_usd: float | None = None) -> str:
+    """``http://host:port`` (or ``ws://``, ``https://``, ``wss://``) -> the extract WS URL.
+    Query parameters already on ``gateway`` are kept; the keyword arguments override them."""
     parts = urlsplit(gateway if "://" in gateway else f"http://{gateway}")
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
     if scheme is None or not parts.netloc:
         raise ValueError(f"not a gateway URL: {gateway!r} (expected http://host:port)")
-    query: dict[str, str] = {}
+    query: dict[str, str] = dict(parse_qsl(parts.query))
     if extractors:
         query["extractors"] = ",".join(extractors)
     if mode:
         query["mode"] = mode
     if scale:
         query["scale"] = f"{scale:g}"
+    if budget_usd is not None:
+        query["budget"] = f"{budget_usd:g}"
     path = parts.path.rstrip("/")
     if not path.endswith("/v1/extract"):
         path += "/v1/extract"
@@ -49,11 +52,12 @@ async def stream_extraction(
     extractors: Sequence[str] | None = None,
     mode: str | None = None,
     scale: float | None = None,
+    budget_usd: float | None = None,
     session: aiohttp.ClientSession | None = None,
     timeout_s: float = 120.0,
 ) -> AsyncIterator[StreamMessage]:
     """Send one image, yield every message until ``complete`` or ``failed``."""
-    url = ws_url(gateway, extractors=extractors, mode=mode, scale=scale)
+    url = ws_url(gateway, extractors=extractors, mode=mode, scale=scale, budget_usd=budget_usd)
     own = session is None
     session = session or aiohttp.ClientSession()
     try:

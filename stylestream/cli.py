@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--extractors", default=None, help="comma-separated (default: all)")
     ex.add_argument("--mode", choices=("atomic", "tier"), default=None)
     ex.add_argument("--scale", type=float, default=None, help="device pixel ratio if known")
+    ex.add_argument("--budget", type=float, default=None, metavar="USD",
+                    help="most this request may spend on paid extractors (LLM naming)")
     ex.add_argument("--format", choices=FORMATS, default=None,
                     help="timeline (default on a terminal) | json (messages, NDJSON) | dtcg | css | "
                     "flat (JSON {token.path: css value} for code)")
@@ -233,7 +235,8 @@ async def _extract(args: argparse.Namespace, settings: Settings, image: bytes,
     final = None
     try:
         async for message in stream_extraction(gateway, image, extractors=extractors,
-                                               mode=args.mode, scale=args.scale):
+                                               mode=args.mode, scale=args.scale,
+                                               budget_usd=args.budget):
             if fmt == "json":
                 print(json.dumps(_builtins(message)), flush=True)
             elif view is not None:

@@ -70,6 +70,9 @@ def test_ws_url(given: str, expected: str) -> None:
 def test_ws_url_query_and_errors() -> None:
     assert ws_url("http://h:1", extractors=["color", "fast"], mode="tier", scale=2) == \
         "ws://h:1/v1/extract?extractors=color%2Cfast&mode=tier&scale=2"
+    assert ws_url("http://h:1/?budget=0.5&mode=atomic", mode="tier") == \
+        "ws://h:1/v1/extract?budget=0.5&mode=tier"
+    assert ws_url("http://h:1", budget_usd=0.01) == "ws://h:1/v1/extract?budget=0.01"
     with pytest.raises(ValueError):
         ws_url("ftp://h:1")
 
