@@ -94,7 +94,7 @@ class Settings:
     llm_api_key: str | None = None
     llm_model: str = DEFAULT_LLM_MODEL
     llm_timeout_s: float = DEFAULT_LLM_TIMEOUT_S
-    #: JSON {"model": [usd_per_1M_in, usd_per_1M_out]} overriding the built-in table
+    #: JSON {{"model": [usd_per_1M_in, usd_per_1M_out]}} overriding the built-in table
     llm_prices: tuple[tuple[str, float, float], ...] = ()
     request_budget_usd: float | None = DEFAULT_REQUEST_BUDGET_USD
     #: worker /metrics port (None: off; 0: any free port)
@@ -169,16 +169,16 @@ _ENV: dict[str, tuple[str, object]] = {
     "STYLESTREAM_REQUEST_BUDGET_USD": ("request_budget_usd", float),
 }
 
-ENV_HELP = """environment (read once at start-up):
-  NATS_URL                         bus URL for gateway/worker (default %s)
-  STYLESTREAM_HOST / _PORT         gateway bind address (default %s:%d)
-  STYLESTREAM_MAX_IMAGE_BYTES      largest upload (default %d)
-  STYLESTREAM_MAX_IMAGE_PIXELS     largest image in pixels (default %d)
-  STYLESTREAM_MAX_INFLIGHT         requests in flight per gateway (default %d)
-  STYLESTREAM_REQUEST_TIMEOUT_S    per-request deadline for all extractors (default %g)
-  ATOMIC_STREAMING_ENABLED         true: atomic mode by default; false: tier mode (default true)
-  STYLESTREAM_WORKER_CONCURRENCY   messages in flight per worker process (default %d)
-  STYLESTREAM_ACK_WAIT_S           JetStream AckWait for extractor consumers (default %g)
+ENV_HELP = f"""environment (read once at start-up):
+  NATS_URL                         bus URL for gateway/worker (default {DEFAULT_NATS_URL})
+  STYLESTREAM_HOST / _PORT         gateway bind address (default {DEFAULT_HOST}:{DEFAULT_PORT:d})
+  STYLESTREAM_MAX_IMAGE_BYTES      largest upload (default {DEFAULT_MAX_IMAGE_BYTES:d})
+  STYLESTREAM_MAX_IMAGE_PIXELS     largest image in pixels (default {DEFAULT_MAX_IMAGE_PIXELS:d})
+  STYLESTREAM_MAX_INFLIGHT         requests in flight per gateway (default {DEFAULT_MAX_INFLIGHT:d})
+  STYLESTREAM_REQUEST_TIMEOUT_S    deadline of a whole request (default {DEFAULT_REQUEST_TIMEOUT_S:g})
+  ATOMIC_STREAMING_ENABLED         true: atomic mode by default; false: tier mode (default: true)
+  STYLESTREAM_WORKER_CONCURRENCY   messages in flight per worker (default {DEFAULT_WORKER_CONCURRENCY:d})
+  STYLESTREAM_ACK_WAIT_S           JetStream AckWait for extractor consumers (default {DEFAULT_ACK_WAIT_S:g})
   STYLESTREAM_PLUGINS              comma-separated modules that register extra extractors
   STYLESTREAM_WORKER_METRICS_PORT  worker /metrics port (0: any free port; default off)
   STYLESTREAM_MODEL_DEVICE         auto | cpu | cuda[:N] for the model worker (default auto)
@@ -188,10 +188,6 @@ ENV_HELP = """environment (read once at start-up):
   STYLESTREAM_DEPTH_CHECKPOINT     MiDaS-style depth weights (TorchScript or DepthNet file)
   OPENAI_BASE_URL / OPENAI_API_KEY / STYLESTREAM_LLM_MODEL   LLM naming endpoint
   STYLESTREAM_LLM_TIMEOUT_S        per LLM call (default 20)
-  STYLESTREAM_LLM_PRICES           JSON {"model": [usd_per_1M_in, usd_per_1M_out]}
+  STYLESTREAM_LLM_PRICES           JSON {{"model": [usd_per_1M_in, usd_per_1M_out]}}
   STYLESTREAM_REQUEST_BUDGET_USD   default per-request spend limit (default none)
-""" % (
-    DEFAULT_NATS_URL, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_IMAGE_BYTES,
-    DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_INFLIGHT, DEFAULT_REQUEST_TIMEOUT_S,
-    DEFAULT_WORKER_CONCURRENCY, DEFAULT_ACK_WAIT_S,
-)
+"""
