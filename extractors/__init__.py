@@ -188,6 +188,15 @@ def default_extractors() -> list[str]:
     return [s.name for s in sorted(CATALOG.values(), key=lambda s: s.tier)]
 
 
+for _name, _weight, _about in (
+    ("typography", 0.8, "type scale and text styles from text lines: sizes, weights, line heights"),
+    ("spacing", 0.6, "paddings and gaps between UI elements, fitted base unit"),
+    ("radius", 0.4, "corner radii of rounded elements, as a scale"),
+    ("shadow", 0.5, "drop shadows fitted on the falloff around elevated elements"),
+):
+    register(ExtractorSpec(name=_name, target=f"stylestream.extractors.{_name}:extract", tier=1,
+                           weight=_weight, description=_about))
+
 register(ExtractorSpec(
     name="naming",
     target="stylestream.extractors.naming:load",

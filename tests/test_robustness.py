@@ -52,7 +52,19 @@ def test_device_scale_gives_the_same_tokens(name: str, page: np.ndarray, scale: 
     big = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     pixels, ctx = prepare(big)
     assert ctx.scale == scale and ctx.scale_source == "detected"
-    assert _values(run(name, big)) == _values(run(name, page))
+    assert _close(_values(run(name, big)), _values(run(name, page))), name
+
+
+def _close(a, b) -> bool:
+    """Same structure and names; numbers equal within what a blocky (nearest-neighbour)
+    upscale of anti-aliased edges can move a sub-pixel fit: 0.75 CSS px or 6 %."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return abs(a - b) <= max(0.75, 0.06 * abs(b))
+    return a == b
 
 
 def _values(encoded: bytes) -> dict:
