@@ -71,6 +71,7 @@ LOWER_ASPECT = 0.93
 #: least ratio of tall-glyph to x-height medians for two height clusters (fonts: 1.25-1.6)
 TALL_OVER_X = 1.17
 TALL_MAX_OVER_X = 1.8
+TALL_MIN_OVER_X = 1.22
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,9 @@ class TextLine:
     glyphs: int                       #: connected ink components in the line
     #: ink coverage summed over the line (≈ ink area in px), for weighting by amount of text
     ink: float = 0.0
+    #: how many glyphs the x-height and the tall height were measured on
+    x_count: int = 0
+    cap_count: int = 0
 
 
 def find_text_lines(image: np.ndarray) -> list[TextLine]:
@@ -302,7 +306,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     hts = hts[hts > max(2.0, 0.35 * float(np.max(hts, initial=0.0)))]
     if len(hts) < 2:
         return None
-    x_height, cap_height = _height_clusters(hts)
+    x_height, x_count, cap_height, cap_count = _height_clusters(hts)
     # text: most glyph heights sit at the x-height or the tall height (bars do not)
     near = np.abs(hts - cap_height) <= max(1.0, 0.08 * cap_height)
     if x_height > 0:
@@ -310,7 +314,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     if np.count_nonzero(near) < MIN_CLUSTERED * len(hts):
         return None
     if x_height == 0.0 and _lowercase(gw, gh, tops, bots, baseline, cap_height, tol):
-        x_height, cap_height = cap_height, 0.0
+        x_height, x_count, cap_height, cap_count = cap_height, cap_count, 0.0, 0
     stroke = _stroke(cov, baseline, x_height or cap_height)
     # ink box of the line in image pixels
     ix0, iy0 = int(gx.min()), int(gy.min())
@@ -322,7 +326,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
         x_height=round(float(x_height), 3), cap_height=round(float(cap_height), 3),
         baseline=round(cy0 + baseline, 3), stroke=round(float(stroke), 3),
         color=color, background=background,  # type: ignore[arg-type]
-        glyphs=int(m), ink=round(float(cov.sum()), 1),
+        glyphs=int(m), ink=round(float(cov.sum()), 1), x_count=x_count, cap_count=cap_count,
     )
 
 
@@ -361,8 +365,9 @@ def _seg_max(a: np.ndarray, rows: np.ndarray, x0: np.ndarray, w: np.ndarray) -> 
     return np.maximum.reduceat(vals, starts)
 
 
-def _height_clusters(hts: np.ndarray) -> tuple[float, float]:
-    """(x-height, tall height) from heights above the baseline; 0.0 for a missing cluster.
+def _height_clusters(hts: np.ndarray) -> tuple[float, int, float, int]:
+    """(x-height, its glyphs, tall height, its glyphs) from heights above the baseline;
+    0.0 and 0 for a missing cluster.
 
     Two clusters when the best split of the sorted heights (Otsu on log height) leaves
     medians at least ``TALL_OVER_X`` apart and two glyphs at least below it (one short
@@ -379,24 +384,29 @@ def _height_clusters(hts: np.ndarray) -> tuple[float, float]:
     split = int(np.argmax(between)) + 1 if n >= 2 else 0
     if n >= 3 and 2 <= split:
         lo, hi = hts[:split], hts[split:]
-        x, cap = float(_median(lo)), _tall(hi)
+        x = float(_median(lo))
+        cap, n_cap = _tall(hi, x)
         if cap > TALL_MAX_OVER_X * x:
             # no font is like that: the tall ones are icons, avatars or controls
-            return 0.0, x
+            return 0.0, 0, x, len(lo)
         if cap >= TALL_OVER_X * x:
-            return x, cap
-    return 0.0, _tall(hts)
+            return x, len(lo), cap, n_cap
+    cap, n_cap = _tall(hts)
+    return 0.0, 0, cap, n_cap
 
 
-def _tall(hi: np.ndarray) -> float:
+def _tall(hi: np.ndarray, x: float = 0.0) -> tuple[float, int]:
     """Height of the biggest group (consecutive heights within 4 %) of a cluster, the higher
-    one on a tie: capitals, digits and ascenders agree within a few per cent, while t sits
-    lower and $ and brackets higher."""
+    one on a tie, and its size: capitals, digits and ascenders agree within a few per cent,
+    while $ and brackets stand higher and t lower. Where the x-height is known, groups at
+    least ``TALL_MIN_OVER_X`` times it come first (t, the commonest tall-ish lowercase
+    letter, stands 1.15-1.2 x-heights tall, capitals and ascenders 1.28-1.4)."""
     hi = np.sort(hi)
     cuts = np.flatnonzero(hi[1:] > 1.04 * hi[:-1]) + 1
     groups = np.split(hi, cuts)
-    best = max(range(len(groups)), key=lambda i: (len(groups[i]), i))
-    return float(_median(groups[best]))
+    tall_enough = [g[-1] >= TALL_MIN_OVER_X * x for g in groups]
+    best = max(range(len(groups)), key=lambda i: (tall_enough[i], len(groups[i]), i))
+    return float(_median(groups[best])), len(groups[best])
 
 
 def _stroke(cov: np.ndarray, baseline: float, band: float) -> float:

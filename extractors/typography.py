@@ -146,6 +146,8 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
 
 def _line(t: TextLine, scale: float) -> _Line | None:
     x, c = t.x_height, t.cap_height
+    if c > 0 and t.cap_count < 2 and x > 0 and t.x_count >= 3:
+        c = 0.0  # one tall glyph may be a t: the x-height alone is the better guess
     if x > 0 and c > 0:
         size_px = (x + c) / (RX + RC)
         rel = math.hypot(SPREAD_BOTH, QUANT * 1.4 / (x + c))
