@@ -56,10 +56,11 @@ MIN_FRAME_UNIFORM = 0.6
 FRAME_TOL = 14
 #: most share of non-background pixels far from the background-ink ramp
 MAX_OFF_RAMP = 0.3
-#: glyphs link into a line when their heights differ less than this ratio and the luma
-#: of their backgrounds by at most this much
+#: glyphs link into a line when their heights differ less than this ratio and their
+#: backgrounds by at most this much in every RGB channel (pale badges differ from white
+#: by 15-40 in one channel)
 MAX_LINK_RATIO = 2.0
-MAX_LINK_BG = 10
+MAX_LINK_BG = 12
 #: ink coverage that counts as a glyph pixel
 INK = 0.5
 #: most median fill (ink area / box area) of glyph components; solid bars are ~1
@@ -113,7 +114,7 @@ def find_text_lines(image: np.ndarray) -> list[TextLine]:
     ids = np.flatnonzero(glyph)
     if len(ids) < 2:
         return []
-    bands = _line_groups(gray, stats, ids)
+    bands = _line_groups(image, stats, ids)
     lines: list[TextLine] = []
     for x0, y0, x1, y1 in bands:
         line = _measure(image, x0, y0, x1, y1)
@@ -161,20 +162,24 @@ def _glyph_candidates(lab: np.ndarray, stats: np.ndarray, H: int) -> np.ndarray:
     return ok
 
 
-def _line_groups(gray: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int, int]]:
+def _same_bg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b).max(axis=-1) <= MAX_LINK_BG
+
+
+def _line_groups(image: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Group glyph candidates into lines; return the union box (x0, y0, x1, y1) of each.
 
     Each candidate paints its core (the middle half of its height) into a label map; from
     the middle of its right side it looks right for about a word space (its own height)
     and links to the first core it meets, if that candidate stands on the same background
-    (luma outside its corners) and is of a compatible height."""
-    H, W = gray.shape
+    (colour just outside its corners) and is of a compatible height."""
+    H, W = image.shape[:2]
     x, y, w, h = (stats[ids, i].astype(np.int64) for i in range(4))
     n = len(ids)
-    # background luma: median of the four pixels just outside the corners
+    # background colour: median of the four pixels just outside the corners
     cxs = np.stack([x - 1, x + w, x - 1, x + w]).clip(0, W - 1)
     cys = np.stack([y - 1, y - 1, y + h, y + h]).clip(0, H - 1)
-    bgl = np.median(gray[cys, cxs].astype(np.float32), axis=0)
+    bgc = np.median(image[cys, cxs].astype(np.float32), axis=0)  # (n, 3)
     labels = np.zeros((H, W), np.int32)
     top = y + h // 4
     bot = np.maximum(y + h - 1 - h // 4, top)
@@ -196,7 +201,7 @@ def _line_groups(gray: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[t
         # a much smaller or larger glyph (a period, an icon) is looked past, a change of
         # background ends the line
         seen = (hit >= 0) & (hit != seg) & ~((ratio > MAX_LINK_RATIO)
-                                             & (np.abs(bgl[seg] - bgl[hv_]) <= MAX_LINK_BG))
+                                             & _same_bg(bgc[seg], bgc[hv_]))
         vi = np.flatnonzero(seen)
         if len(vi) == 0:
             continue
@@ -209,7 +214,7 @@ def _line_groups(gray: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[t
         first_off[sv[better]] = ov[better]
     i_idx = np.flatnonzero(first >= 0)
     j_idx = first[i_idx]
-    ok = np.abs(bgl[i_idx] - bgl[j_idx]) <= MAX_LINK_BG
+    ok = _same_bg(bgc[i_idx], bgc[j_idx])
     parent = list(range(n))
 
     def find(a: int) -> int:

@@ -77,7 +77,7 @@ FLOOR = 0.02
 MERGE_Z = 2.0
 #: stroke / size -> weight class: upper bounds
 WEIGHT_BOUNDS = ((0.050, 200), (0.068, 300), (0.106, 400), (0.118, 500), (0.132, 600),
-                 (0.210, 700), (0.260, 800), (math.inf, 900))
+                 (0.225, 700), (0.270, 800), (math.inf, 900))
 WEIGHT_NAMES = {100: "thin", 200: "extralight", 300: "light", 400: "regular", 500: "medium",
                 600: "semibold", 700: "bold", 800: "extrabold", 900: "black"}
 #: candidate type-scale ratios
