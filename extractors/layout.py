@@ -65,6 +65,9 @@ MIN_RECT = 0.7
 PROFILE = 14
 #: longest transition (border + anti-aliasing), image px
 MAX_TRANSITION = 9
+#: widest band of one colour read as a border with the outside beyond it (a 1px CSS border
+#: at 3x), or 10 % of the box's side; wider bands are boxes of their own (a tile round a chip)
+MAX_BAND = 3
 #: profiles per side
 SAMPLES = 5
 #: a side that touches its box along less than this share of its length is curved
@@ -279,6 +282,13 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         cols = np.array([b.border for b in bands], np.float64)  # type: ignore[union-attr]
         wid = np.array([b.border_width for b in bands])  # type: ignore[union-attr]
         if np.abs(cols - cols[0]).max() > 3 * tol + 6 or wid.max() - wid.min() > 1.0:
+            bands = []
+        elif float(np.median(wid)) > max(MAX_BAND, 0.1 * min(cw, ch)):
+            # too wide for a border: a glyph's stroke around its counter (the same colour
+            # again beyond it), or a box of its own around this one (a tile round a chip)
+            beyond = [b.outside for b in bands]  # type: ignore[union-attr]
+            if all(_dist(o, F) <= 3 * tol + 6 for o in beyond):  # type: ignore[arg-type]
+                return None
             bands = []
     else:
         bands = []
