@@ -29,8 +29,11 @@ Output
     Size names: the size with the most text (glyphs) is ``body``; larger ones ``lg``, ``xl``,
     ``2xl``…, smaller ones ``sm``, ``xs``, ``2xs``… by position. The size group's
     ``$extensions`` hold the type scale: every size with its amount of text, and the best
-    fitting ratio of ``1.067 … 1.618`` with its fit (1 = every size on a step of
-    ``body * ratio ** k`` give or take the whole-px rounding; 0.5 = chance). Typography
+    fitting ratio of ``1.067 … 1.618`` with its fit: (1 - mean distance of the sizes from
+    the nearest step ``body * ratio ** k``, in half steps, whole-px rounding forgiven) x
+    (share of the steps between the smallest and largest size that are used) x (steps /
+    sizes: one size per step); 1 = every size on its own step and no step skipped, ~0.5
+    or less = no geometric scale. Typography
     roles: ``body`` (the style with the most text), ``heading-1``… (larger, biggest first),
     ``body-<weight>`` (body size, another weight), ``label``/``caption`` (smaller, bold or
     not). ``lineHeight`` is left out of a composite, and the size left out of
@@ -251,13 +254,20 @@ def _scale_info(sizes: list[_Size], names: list[str]) -> dict[str, Any]:
     if len(sizes) >= 3:
         best = None
         for r in RATIOS:
-            errs = []
+            errs, steps = [], set()
             for s in sizes:
                 k = round(math.log(s.value / base) / math.log(r))
                 step = base * r ** k
                 half = step * (r - 1) / 2
-                errs.append(min(1.0, max(0.0, abs(s.value - step) - 0.5) / half))
-            fit = 1.0 - float(np.mean(errs))
+                # whole-px rounding moves a size by up to 0.5 px: forgive that much, but
+                # never most of a step (small ratios would fit anything)
+                slack = min(0.5, 0.25 * half)
+                errs.append(min(1.0, max(0.0, abs(s.value - step) - slack) / half))
+                steps.add(k)
+            # a scale that skips most of its steps, or puts several sizes on one step,
+            # explains little
+            used = len(steps) / (max(steps) - min(steps) + 1)
+            fit = (1.0 - float(np.mean(errs))) * used * len(steps) / len(sizes)
             if best is None or fit > best[1] + 1e-9:
                 best = (r, fit)
         assert best is not None

@@ -318,3 +318,25 @@ def test_chromium_page_sizes(chromium_shots, theme: str, scale: int) -> None:
     for css, box in ((14, 20), (12, 16)):
         name = by_rank[css]
         assert line_heights[name].value * sizes[name].value.value == pytest.approx(box, abs=1.0)
+
+
+@needs_fonts
+def test_type_scale_ratio_is_fitted() -> None:
+    # a major-third scale on a 16 px base: 10, 13, 16, 20, 25, 31 (whole px)
+    sizes = [round(16 * 1.25 ** k) for k in range(-2, 4)]
+    specs, y = [], 20
+    for s in sizes:
+        text = PARAGRAPH[:80] if s == 16 else SANS
+        for _ in range(3 if s == 16 else 1):
+            y += round(s * 1.5)
+            specs.append((LIBERATION, s, text, "#111827", 20, y))
+    img = draw_lines(specs, size=(1300, y + 20), scale=2)
+    out = extract(img, ExtractContext(scale=2.0))
+    found = size_values(out)
+    assert len(found) == len(sizes) and all(near(a, b, 0.04) for a, b in zip(found, sizes, strict=True))
+    info = out["font"]["size"]["$extensions"][EXTENSION_KEY]
+    assert info["base"] == 16.0
+    assert info["ratio"] == 1.25 and info["fit"] >= 0.9, info
+    assert [s["size"] for s in info["sizes"]] == found
+    names = [s["name"] for s in info["sizes"]]
+    assert names == ["xs", "sm", "body", "lg", "xl", "2xl"]
