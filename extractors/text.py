@@ -258,19 +258,19 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     if np.count_nonzero(np.abs(frame - bg).max(axis=1) <= FRAME_TOL) < MIN_FRAME_UNIFORM * len(frame):
         return None
     diff = crop - bg
-    dist = np.sqrt((diff * diff).sum(axis=2))
-    flat = dist.ravel()
+    dist2 = np.einsum("ijk,ijk->ij", diff, diff)  # squared distance from the background
+    flat = dist2.ravel()
     k = max(3, flat.size // 500)
-    far = float(np.partition(flat, flat.size - k)[flat.size - k])
-    if far < MIN_CONTRAST:
+    far2 = float(np.partition(flat, flat.size - k)[flat.size - k])
+    if far2 < MIN_CONTRAST ** 2:
         return None
-    ink_rgb = _median(crop[dist >= 0.93 * far])
+    ink_rgb = _median(crop[dist2 >= 0.93 ** 2 * far2])
     d = ink_rgb - bg
     dd = float(d @ d)
     if dd < MIN_CONTRAST ** 2:
         return None
-    cov = np.clip((diff @ (d / dd)), 0.0, 1.0)
-    fg = dist > FRAME_TOL
+    cov = np.minimum(np.maximum(diff @ (d / dd), 0.0), 1.0)
+    fg = dist2 > FRAME_TOL ** 2
     dfg = diff[fg]
     if len(dfg) == 0:
         return None
@@ -286,7 +286,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     # sub-pixel glyph top and bottom edges from the coverage of the rows at each edge
     m = len(gx)
     c = _seg_max(cov, np.concatenate([gy, gy - 1, gy + gh - 1, gy + gh]),
-                 np.tile(gx, 4), np.tile(gw, 4))
+                 np.concatenate([gx] * 4), np.concatenate([gw] * 4))
     tops = gy + 1.0 - c[:m] - c[m:2 * m]
     bots = (gy + gh - 1.0) + c[2 * m:3 * m] + c[3 * m:]
     big = gh >= max(3, 0.3 * gh.max())
@@ -432,7 +432,8 @@ def _stroke(cov: np.ndarray, baseline: float, band: float) -> float:
     starts, ends = change[0::2], change[1::2]
     m = min(len(starts), len(ends))
     starts, ends = starts[:m], ends[:m]
-    csum = np.r_[0.0, np.cumsum(flat)]
-    sums = csum[ends] - csum[starts]
+    csum = np.cumsum(flat)
+    # run [start, end): sum = csum[end - 1] - csum[start - 1]; every run starts after a 0
+    sums = csum[ends - 1] - csum[starts - 1]
     sums = sums[sums >= 0.5]
     return float(_median(sums)) if len(sums) else 0.0
