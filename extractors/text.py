@@ -6,32 +6,39 @@ Shared by the typography and spacing extractors. ``find_text_lines(image)`` retu
 How
     1. Local contrast: the morphological gradient (3x3 dilate - erode) of luma marks every
        edge, whatever the polarity (dark text on light, light on dark, text on buttons).
-    2. Glyph candidates: connected components of the edge mask. Components that are hollow
-       frames (boxes, buttons, inputs, checkboxes: nearly all their pixels on their own
-       bounding box), thin long rules (dividers, borders), and huge ones are dropped.
+    2. Glyph candidates: connected components of the edge mask. Dropped: hollow frames
+       (boxes, buttons, inputs, checkboxes: nearly all their pixels near their own bounding
+       box), containers (cards, tables: three or more candidates inside their box), thin
+       long rules (dividers, borders) and huge components.
     3. Lines: each candidate links to the first candidate to its right within about a word
-       space, seen from two rows around its middle, if both stand on the same background and have
-       compatible heights; linked candidates are one line. Looking from the middle of each
-       glyph keeps stacked lines of a paragraph apart.
+       space (its own height), seen from two rows around its middle, if both stand on the
+       same background colour and their heights differ less than 2x (periods and icons are
+       looked past); linked candidates are one line. Looking from the middle of each glyph
+       keeps stacked lines of a paragraph apart.
     4. Each line is measured in a crop of its own: the background is the colour of the crop's
        frame, the ink is the colour farthest from it, and every pixel gets a *coverage*
        (0 = background, 1 = ink) by projection on that segment, which undoes anti-aliasing.
        Crops whose frame is not one colour (photos), with too little contrast, or with many
-       pixels off the background-ink ramp (illustrations) are rejected, as are lines with
-       fewer than two glyphs of text-like height.
+       pixels off the background-ink ramp (illustrations) are rejected, as are solid blocks
+       (bars: glyph boxes mostly filled) and lines whose glyph heights do not cluster.
     5. Metrics from ink components (coverage >= 0.5) with sub-pixel edges from the coverage
        of their edge rows: the baseline is the most common glyph bottom; heights above it
-       form an x-height cluster (a, e, o...) and a tall cluster (capitals, digits, ascenders);
-       a line with one cluster only (all capitals, digits) reports it as ``cap_height`` and
-       ``x_height = 0``. Stroke width is the median horizontal ink width (coverage summed
-       along each run) across the middle of the glyphs, i.e. the vertical stem width.
+       split (Otsu on log height) into an x-height cluster (a, e, o...) and a tall cluster
+       (capitals, digits, ascenders; its biggest group within 4 %, clear of t, $ and
+       brackets). A line with one cluster reports it as ``x_height`` when it shows
+       lowercase (descenders, i/j dots, glyphs as wide as tall), else as ``cap_height``.
+       A tall cluster over 1.8 x-heights is icons, not letters, and is dropped. Stroke
+       width is the median horizontal ink width (coverage summed along each run) across
+       the middle of the glyphs, i.e. the vertical stem width.
 
 Units and limits
     Everything in image pixels (callers divide by ``ctx.scale``). ``cap_height`` is the
     height of the tall glyphs: capitals, digits, and ascenders (b, d, h, l), which in most
     sans fonts stand 0-5 % above the capitals. Text smaller than ~6 px x-height is unreliable;
     single glyphs, text on photos and text touching boxes or underlines may be missed;
-    two short pieces of text less than a word space apart on one row are one line.
+    two pieces of text less than a word space apart on one row and one background are one
+    line (a multi-colour line takes the colour farthest from its background). ~0.5 ms per
+    line plus ~30 ms per 1440x900 image on one core.
     Deterministic: same pixels, same lines; nothing cached between calls.
 """
 

@@ -6,10 +6,12 @@ What it measures
     * **size** (CSS px) from the x-height and the tall-glyph height (capitals, digits,
       ascenders), as measured there: ``(x + tall) / (RX + RC)`` when both show,
       ``tall / RC`` for capitals/digits only, ``x / RX`` for lowercase without ascenders.
-      ``RX = 0.55`` and ``RC = 0.725`` em are the measured heights of common UI sans fonts
-      (Arial/Helvetica/Liberation ~0.54/0.70, Inter/DejaVu ~0.57/0.74, Roboto/SF ~0.55/0.71:
-      round letters overshoot, so measured x-heights run ~4 % over the nominal ones);
-      serif fonts (Times x ≈ 0.47) come out ~8 % small.
+      ``RX = 0.55`` and ``RC = 0.725`` em sit between the heights measured (rendered in
+      Chromium, 1x and 2x) for Arial-metric fonts (Liberation Sans: 0.544 / 0.714) and
+      Inter-like ones (DejaVu Sans: 0.568 / 0.748); round letters overshoot, so measured
+      x-heights run ~4 % over the nominal ones. Arial-like fonts come out ~1 % small,
+      DejaVu/Inter-like ~3 % large (bold DejaVu up to ~8 %), Times-like serifs
+      (x ≈ 0.47 em) ~8 % small. The 1x pixel hinting of small text adds up to ±5 %.
     * **weight** from the vertical stem width relative to the size: ``stroke / size`` is
       ~0.08-0.10 for regular (400) and ~0.14-0.18 for bold (700) across families; 500 and
       600 lie between and are told apart less reliably (±100 is the honest resolution).
@@ -19,7 +21,9 @@ What it measures
 
     Lines are grouped into sizes by merging sizes that measurement cannot tell apart
     (uncertainty from pixel quantisation plus a 2 % font-to-font floor); each size is
-    rounded to a whole CSS px (design-system sizes are whole px almost always). Within a
+    rounded to a whole CSS px (design-system sizes are whole px almost always), so a few
+    per cent of bias can turn 16 into 17: sizes within ~5 % of each other (16/17/18 in one
+    family) may merge into one. Within a
     size, lines split into weight classes; a (size, weight) pair is a *style*, with the
     colour its text mostly has.
 
