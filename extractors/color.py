@@ -1,9 +1,15 @@
-"""Colour palette of a UI screenshot as DTCG colour tokens.
+"""Colour palette, colour roles, light/dark scheme and text contrast of a UI screenshot.
 
 What it measures
     The distinct colours a screenshot is painted with (backgrounds, surfaces, borders,
     accents, text) and, for each, its *pixel share*: the fraction of the measured pixels
-    whose colour lies within the merge radius of the token's colour.
+    whose colour lies within the merge radius of the token's colour (``color.palette``).
+    Then the *role* of palette colours, from where they are used (``color.<role>``):
+    ``background``, ``surface`` (``surface-2``, ``-3``), ``primary``, ``text-on-primary``,
+    ``text-primary`` / ``-secondary`` / ``-tertiary``, ``border``, ``accent`` (``accent-2``)
+    and the status colours ``success``, ``warning``, ``danger``, ``info``; the scheme
+    (light/dark) and the WCAG 2.x contrast of every text-on-background pair seen (group
+    ``$extensions``).
 
 How
     1. Images above ``MAX_PIXELS`` are subsampled by striding (nearest neighbour, so no
@@ -15,7 +21,7 @@ How
        lossy comes from ``ctx.source_format`` (PNG / JPEG), else from pixel speckle.
     4. Spatial evidence per cluster from a label image: *core* pixels (all 8 neighbours in
        the same cluster; for lossy sources also flat pixel to pixel) and *line* pixels
-       (horizontal or vertical runs of at least ``LINE_MIN``, so 1-px borders count). Run
+       (horizontal or vertical runs of at least ``LINE_MIN`` CSS px, so 1-px borders count). Run
        pixels that mix the colours on either side (an anti-aliased or fractional edge) or
        that keep fading on one side (a soft shadow's edge) do not count. Clusters that
        are mostly not their seed colour (gradient bands, photos), thin bands between
@@ -24,8 +30,33 @@ How
        ramp of edge blends towards its background; a candidate is accepted when many
        distinct colours lie between it and an accepted background and its own pixels
        touch nothing beyond it (lossless sources only; JPEG destroys thin text chroma).
+       Renderers that boost text contrast leave a few pixels beyond it: up to
+       ``TEXT_MAX_BEYOND_CONFIRMED`` of them are allowed when at least two text lines
+       (``text.find_text_lines``) have it as their ink.
     Clusters without enough evidence are left out rather than guessed; ``confidence``
     grows with the evidence (text colours top out at 0.8).
+    6. Roles, from element boxes (``layout.find_boxes``) and text lines (both found at
+       about 1x: a 2x/3x screenshot is subsampled by its device scale first), each box
+       fill, border, line ink and ground mapped onto the palette:
+       - background: the most common colour, unless that is mostly floating cards on
+         another colour (then that one), or saturated beside a large neutral area;
+         ``scheme`` is dark when its OKLab lightness is under 0.5;
+       - surfaces: fills of large boxes (>= 40 CSS px a side) that are neutral (or of
+         the background's tint) and near the background's lightness, by nesting level;
+       - primary: saturated fills of button-sized boxes (20-72 CSS px tall, wider than
+         1.6 x tall) with a label, saturated text on the page (links); red, amber and
+         green count less (they are usually status); text-on-primary: ink on it;
+       - text-primary: the highest-contrast neutral ink with >= 12 % of the text ink on
+         the background and surfaces; secondary, tertiary: lower-contrast inks with
+         >= 4 %, in contrast order;
+       - border: the neutral colour with the most outline length (box borders, dividers);
+       - success / warning / danger / info: saturated colours (OKLab chroma >= 0.09) of
+         the green / orange-yellow / red / cyan-blue hue families that fill or outline a
+         box, colour text or cover a flat area; info never shares the primary's hue;
+       - accent(s): other saturated hues with at least two such uses, away from the
+         primary's hue (>= 25 degrees).
+       A role token has its palette entry's colour and names it in ``ref``; roles
+       without evidence are left out, never guessed.
 
 Units and limits
     ``share`` is a fraction of measured pixels (after subsampling); ``pixels`` is the
@@ -34,8 +65,15 @@ Units and limits
     seen through translucent layers are reported as seen. Text rendered with subpixel
     (LCD) anti-aliasing, very thin or tiny text (< ~80 exact pixels) and text in JPEGs
     are usually missed. Photos contribute only genuinely flat areas. At most
-    ``MAX_TOKENS`` tokens. Typical cost: ~80-120 ms for 1440x900 on one core, ~170 ms
-    when a large photo adds ~400k distinct colours.
+    ``MAX_TOKENS`` tokens. Role sizes are CSS px (image px / ``ctx.scale``); role
+    ``boxes`` are image px, ``count`` the uses seen (boxes, lines), ``contrast`` the WCAG
+    ratio of a text role on the background it mostly sits on. Roles need their colour in
+    the palette: on JPEGs text roles are mostly absent, and a surface within the lossy
+    merge radius of the background merges with it. An undetected device scale (a 2x
+    screenshot without hairlines, not told) doubles sizes: buttons can be missed.
+    The status hue families are conventions: an orange brand colour reads as warning.
+    Typical cost on one core for 1440x900: palette ~80-130 ms, text lines ~50-100 ms,
+    boxes ~80-100 ms.
 
 Pure and deterministic: no I/O, same input, same output (ties broken by colour value).
 """
@@ -43,6 +81,7 @@ Pure and deterministic: no I/O, same input, same output (ties broken by colour v
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -75,6 +114,13 @@ TEXT_MIN_CONTRAST = 60.0
 TEXT_MAX_BASES = 8
 #: most of a text colour's neighbours that may lie beyond it (then it is a blend)
 TEXT_MAX_BEYOND = 0.02
+#: the same, for a colour that text lines found by ``text.find_text_lines`` confirm as
+#: their ink (at least ``TEXT_MIN_LINES`` of them)
+TEXT_MAX_BEYOND_CONFIRMED = 0.08
+TEXT_MIN_LINES = 2
+#: where a text colour lies on the ray from a line's background through its measured
+#: ink (1 = the ink itself; the solid core of glyph stems comes within a few per cent)
+INK_RAY = (0.95, 1.12)
 #: most of a text colour's pixels that may lie on long straight runs
 TEXT_MAX_LINE = 0.4
 #: shortest horizontal/vertical same-colour run that counts as a line (1-px borders)
@@ -98,17 +144,29 @@ GRAY_CHROMA = 0.03
 
 
 def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
-    """Palette of ``image`` (RGB uint8, H x W x 3) as ``{"color": {"palette": {name: token}}}``.
+    """Colours of ``image`` (RGB uint8, H x W x 3) as ``{"color": {"palette": {name: token},
+    <role>: token, ..., "$extensions": {EXTENSION_KEY: {"scheme": ..., "contrast": [...]}}}}``.
 
-    Tokens are sorted by pixel share, descending; names are ``<hue family>-<OKLab L x 100>``
-    (``gray-97``, ``blue-55``), with the hex appended when two colours share a name.
+    Palette tokens are sorted by pixel share, descending; names are ``<hue family>-<OKLab
+    L x 100>`` (``gray-97``, ``blue-55``), with the hex appended when two colours share a
+    name. Role tokens follow in a fixed order (see the module doc); ``contrast`` lists
+    ``{text, background, ratio, aa, aaa, aaLarge, lines[, role]}``, most lines first.
+    Images under ``ROLE_MIN_SIDE`` px a side get the palette only.
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
     stride = _stride(image.shape[0] * image.shape[1])
     img = np.ascontiguousarray(image[::stride, ::stride]) if stride > 1 else image
-    palette = {name: token for name, token in _palette(img, ctx, stride)}
-    return {"color": {"palette": palette}}
+    lossy = _is_lossy(img, ctx.source_format)
+    det, step = _detector_image(image, ctx, stride)
+    lines = _find_lines(det)
+    tokens, entries = _palette(img, ctx, stride, lossy, lines)
+    group: dict[str, Any] = {"palette": {name: token for name, token in tokens}}
+    roles, info = _roles(det, step, ctx, entries, lossy, lines)
+    group.update(roles)
+    if info:
+        group["$extensions"] = {EXTENSION_KEY: info}
+    return {"color": group}
 
 
 # --- colour maths ----------------------------------------------------------------------
@@ -226,7 +284,7 @@ def _is_lossy(img: np.ndarray, source_format: str) -> bool:
     return _noise_level(img) > NOISY
 
 
-def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
+def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lines=()):
     h, w, _ = img.shape
     n = h * w
     codes = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
@@ -236,7 +294,6 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     uniq = srt[starts]
     counts = np.diff(np.r_[starts, n])
 
-    lossy = _is_lossy(img, ctx.source_format)
     radius = MERGE_LOSSY if lossy else MERGE_LOSSLESS
 
     # --- greedy clustering, seeds by frequency (ties: lower colour code first) ---
@@ -247,7 +304,8 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     min_seed = MIN_CORE // 2 if lossy else MIN_CORE
     seeds: list[int] = []
     free = np.arange(len(uniq))
-    fl, fa, fb = (np.ascontiguousarray(lab[:, i]) for i in range(3))
+    # copies: the loop marks taken colours in fl, which must never write through to lab
+    fl, fa, fb = (lab[:, i].copy() for i in range(3))
     r2 = radius * radius
     for idx in order[: MAX_SEEDS * 8]:
         if counts[idx] < min_seed or len(seeds) >= MAX_SEEDS:
@@ -265,7 +323,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
             fl[near] = np.inf  # never near again
     k = len(seeds)
     if k == 0:
-        return []
+        return [], []
     seed_lab = lab[seeds]
     seed_codes = uniq[seeds]
 
@@ -286,7 +344,9 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     core_px = np.bincount(labels[1:-1, 1:-1][core], minlength=k)[:k] if core.any() else np.zeros(k, np.int64)
     # line evidence decides for clusters without a solid core, and vetoes text colours
     need = (core_px < MIN_CORE) | (purity < MIN_PURITY)
-    line_px, line_blend, runs = _line_evidence(img, labels, need, lossy)
+    # runs as long in CSS px at any device scale: at 2x the stems of body text are 20 px
+    min_len = LINE_MIN * max(1, int(ctx.scale / stride + 0.25))
+    line_px, line_blend, runs = _line_evidence(img, labels, need, lossy, min_len)
     pairs = _boundary_pairs(labels)
     adj = _adjacency(labels, pairs, k)
     thin = _gradient_steps(adj, seed_lab, pixels, radius)
@@ -306,22 +366,25 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
     conf = np.clip(conf, 0.0, 1.0)
     keep &= conf >= MIN_CONFIDENCE
 
+    text = np.zeros(k, bool)
     if not lossy:
         text, text_conf = _text_colours(img, codes, labels, pairs, uniq, counts, assigned,
-                                        np.asarray(seeds), keep, purity, core_px)
+                                        np.asarray(seeds), keep, purity, core_px, lines)
         # glyphs are short strokes; a colour mostly in long straight runs is a rule or
         # the edge of a shadow, which the line evidence above has already judged
         text &= line_px <= TEXT_MAX_LINE * pixels
+        text &= ~keep
         keep |= text
         conf = np.where(text, np.maximum(conf, text_conf), conf)
 
     kept = np.flatnonzero(keep)
     kept = kept[np.lexsort((seed_codes[kept], -pixels[kept]))][:MAX_TOKENS]
     if len(kept) == 0:
-        return []
+        return [], []
     boxes = _example_boxes(labels, core, kept, runs, stride)
 
     out = []
+    entries: list[_Entry] = []
     names: dict[str, int] = {}
     rgb = _unpack(seed_codes)
     for c in kept:
@@ -350,10 +413,18 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int):
             )},
         )
         out.append((name, token))
-    return out
+        entries.append(_Entry(
+            name=name, hex=hexv, rgb=(r, g, b),
+            lab=tuple(float(v) for v in seed_lab[c]),  # type: ignore[arg-type]
+            share=float(pixels[c]) / n, confidence=float(conf[c]),
+            line_share=float(min(line_px[c], pixels[c])) / max(float(pixels[c]), 1.0),
+            boxes=boxes.get(int(c)) or [], text=bool(text[c]),
+        ))
+    return out, entries
 
 
-def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep, purity, core_px):
+def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep, purity, core_px,
+                  lines=()):
     """Colours of anti-aliased text: thin glyph strokes have no solid core, but the text
     colour is the far end of a ramp of edge blends towards the background behind it.
 
@@ -430,9 +501,48 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
         opposite += np.bincount(t_lbl, weights=t1 < -0.15 - 3.0 / length, minlength=k)[:k]
     ok = np.zeros(k, bool)
     ok[tested] = True
-    ok &= (beyond <= TEXT_MAX_BEYOND * touches) & (opposite <= 0.25 * touches) & (touches > 0)
-    conf = np.where(ok, np.clip(0.5 + 0.15 * np.log10(np.maximum(seed_count, 1) / TEXT_MIN_PX), 0.5, 0.8), 0.0)
-    return ok, conf
+    ok &= (opposite <= 0.25 * touches) & (touches > 0)
+    strict = ok & (beyond <= TEXT_MAX_BEYOND * touches)
+    conf = np.where(strict, np.clip(0.5 + 0.15 * np.log10(np.maximum(seed_count, 1) / TEXT_MIN_PX),
+                                    0.5, 0.8), 0.0)
+    # renderers that boost text contrast leave a few pixels darker than the text colour:
+    # a looser bound holds when found text lines confirm the colour as their ink
+    loose = ok & ~strict & (beyond <= TEXT_MAX_BEYOND_CONFIRMED * touches)
+    if loose.any() and lines:
+        votes = _line_votes(lines, seed_rgb, strict | keep, loose)
+        confirmed = loose & (votes >= TEXT_MIN_LINES)
+        conf = np.where(confirmed, np.clip(0.45 + 0.05 * votes, 0.5, 0.7), conf)
+        strict |= confirmed
+    return strict, conf
+
+
+def _line_votes(lines, seed_rgb: np.ndarray, strict: np.ndarray, loose: np.ndarray) -> np.ndarray:
+    """How many text lines have each ``loose`` candidate cluster as their ink.
+
+    A line's measured ink (its solid core) lies within a few per cent of its true colour
+    on the ray from its background; the candidate must sit there, and a colour already
+    accepted (solid, or text on stricter evidence: ``strict``) takes the line first (a
+    blend of that colour can sit there too)."""
+    votes = np.zeros(len(seed_rgb), np.int64)
+    idx = np.flatnonzero(strict | loose)
+    col = seed_rgb[idx]
+    firm = strict[idx]
+    for t in lines:
+        bg = np.asarray(t.background, np.float64)
+        d = np.asarray(t.color, np.float64) - bg
+        dd = float(d @ d)
+        if dd < 400.0:
+            continue
+        rel = col - bg
+        tt = rel @ d / dd
+        resid = np.abs(rel - tt[:, None] * d).max(axis=1)
+        fit = (tt >= INK_RAY[0]) & (tt <= INK_RAY[1]) & (resid <= 6.0 + 0.06 * math.sqrt(dd))
+        if (fit & firm).any():
+            continue
+        if fit.any():
+            f = np.flatnonzero(fit)
+            votes[idx[f[np.argmin(np.abs(tt[f] - 1.0))]]] += 1
+    return votes
 
 
 def _label_image(codes: np.ndarray, uniq: np.ndarray, assigned: np.ndarray) -> np.ndarray:
@@ -478,7 +588,8 @@ def _runs(labels: np.ndarray):
     return rows, cols, lengths, labels[rows, cols]
 
 
-def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy: bool):
+def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy: bool,
+                   min_len: int = LINE_MIN):
     """Pixels on long runs per cluster, and how many of them look like edge blends.
 
     A run pixel is a blend when its colour lies on the segment between its two
@@ -494,7 +605,7 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
     for transpose in (False, True):
         lab_ = labels.T if transpose else labels
         rows, cols, lengths, lbl = _runs(lab_)
-        sel = (lengths >= LINE_MIN) & need1[lbl] & (rows > 0) & (rows < lab_.shape[0] - 1)
+        sel = (lengths >= min_len) & need1[lbl] & (rows > 0) & (rows < lab_.shape[0] - 1)
         if not sel.any():
             continue
         rows, cols, lengths, lbl = rows[sel], cols[sel], lengths[sel], lbl[sel]
@@ -709,3 +820,534 @@ def _name(lab: np.ndarray) -> str:
         if hue < limit:
             return f"{family}-{lnum}"
     return f"pink-{lnum}"
+
+
+# --- roles: where each colour is used ------------------------------------------------------
+
+#: roles are looked for only in images at least this large (image px, each side)
+ROLE_MIN_SIDE = 32
+#: OKLab distance within which a measured fill / ink colour is a palette entry
+ROLE_FILL_TOL = 0.02
+ROLE_FILL_TOL_LOSSY = 0.045
+#: OKLab chroma from which a colour is "saturated" (brand, link, status); neutrals below
+SATURATED = 0.08
+#: a surface is within this OKLab lightness of the background and about as grey
+SURFACE_MAX_DL = 0.22
+SURFACE_MAX_CHROMA = 0.035
+#: chroma above which a surface has a tint of its own (it must match the background's)
+SURFACE_TINT = 0.015
+#: a surface box is at least this large (CSS px: shorter side, area)
+SURFACE_MIN_SIDE = 40.0
+SURFACE_MIN_AREA = 6000.0
+#: least share of the image that a surface colour's boxes cover (one box / several)
+SURFACE_MIN_COVER = 0.01
+SURFACE_MIN_COVER_MULTI = 0.004
+#: least share of a box's area its flat fill covers (content and border are the rest)
+BOX_MIN_FILLED = 0.35
+#: a button: height range (CSS px), widest, and least width / height
+BUTTON_H = (20.0, 72.0)
+BUTTON_MAX_W = 480.0
+BUTTON_MIN_ASPECT = 1.6
+#: a text colour needs this share of the content text's ink (primary / others)
+TEXT_MAIN_SHARE = 0.12
+TEXT_MINOR_SHARE = 0.04
+#: hue ranges (OKLab hue, degrees) of the status families, and the least chroma
+_SEMANTIC = (("danger", 5.0, 38.0), ("warning", 38.0, 100.0), ("success", 115.0, 172.0),
+             ("info", 195.0, 272.0))
+SEMANTIC_CHROMA = 0.09
+#: OKLab lightness of a status base colour (preferred over shades and tints)
+STATUS_L = (0.4, 0.9)
+#: least score for a primary: one labelled button, or two link lines
+PRIMARY_MIN_SCORE = 2.0
+#: a background that is not the most common colour still covers this share
+BACKGROUND_MIN_SHARE = 0.03
+#: least outline length (CSS px) of a border colour
+BORDER_MIN_LENGTH = 200.0
+#: a saturated palette colour covering this share of the image counts as one use
+USAGE_MIN_SHARE = 0.0003
+#: ... and this share as two (about a 36 x 36 px icon on a 1440 x 900 screenshot)
+USAGE_TWO_SHARE = 0.001
+#: an accent differs in hue from the primary by at least this (degrees)
+ACCENT_MIN_DHUE = 25.0
+#: WCAG 2.x thresholds for normal text (AA, AAA) and large text (AA)
+WCAG_AA, WCAG_AAA, WCAG_AA_LARGE = 4.5, 7.0, 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A palette token with what the role pass needs to know about it."""
+
+    name: str
+    hex: str
+    rgb: tuple[int, int, int]
+    lab: tuple[float, float, float]
+    share: float
+    confidence: float
+    #: share of its pixels on long thin runs (borders, dividers)
+    line_share: float
+    boxes: list[tuple[int, int, int, int]]
+    #: found as the colour of anti-aliased text (no solid area of its own)
+    text: bool = False
+
+
+def relative_luminance(rgb) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour (0..255 channels)."""
+    c = np.asarray(rgb, np.float64) / 255.0
+    lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG 2.x contrast ratio (1..21) of two sRGB colours, either order."""
+    la, lb = relative_luminance(a), relative_luminance(b)
+    hi, lo = max(la, lb), min(la, lb)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _hue_dist(a: float, b: float) -> float:
+    d = abs(a - b) % 360.0
+    return min(d, 360.0 - d)
+
+
+class _Pal:
+    """The palette as arrays, and matching of measured colours onto its entries."""
+
+    def __init__(self, entries: list[_Entry], lossy: bool):
+        self.e = entries
+        self.rgb = np.array([e.rgb for e in entries], np.float64)
+        self.lab = np.array([e.lab for e in entries], np.float64)
+        self.L = self.lab[:, 0]
+        self.chroma = np.hypot(self.lab[:, 1], self.lab[:, 2])
+        self.hue = np.degrees(np.arctan2(self.lab[:, 2], self.lab[:, 1])) % 360.0
+        self.tol = ROLE_FILL_TOL_LOSSY if lossy else ROLE_FILL_TOL
+        self._memo: dict[tuple, int] = {}
+
+    def fill(self, rgb) -> int:
+        """Palette entry of a flat fill colour, or -1."""
+        key = ("f", *rgb)
+        if key not in self._memo:
+            lab = srgb_to_oklab(np.array(rgb, np.uint8))
+            d = np.sqrt(((self.lab - lab) ** 2).sum(axis=1))
+            i = int(np.argmin(d))
+            self._memo[key] = i if d[i] <= self.tol else -1
+        return self._memo[key]
+
+    def ink(self, rgb, bg) -> int:
+        """Palette entry of a text line's ink on background ``bg``, or -1.
+
+        The measured ink of thin text falls short of the true colour (anti-aliasing): the
+        entry may lie on the ray from the background through the ink, a little beyond."""
+        key = ("i", *rgb, *bg)
+        if key not in self._memo:
+            i = self.fill(rgb)
+            if i < 0:
+                b = np.asarray(bg, np.float64)
+                d = np.asarray(rgb, np.float64) - b
+                dd = float(d @ d)
+                if dd >= 400.0:
+                    rel = self.rgb - b
+                    t = rel @ d / dd
+                    resid = np.abs(rel - t[:, None] * d).max(axis=1)
+                    ok = (t >= INK_RAY[0]) & (t <= INK_RAY[1]) & (resid <= 6.0 + 0.06 * math.sqrt(dd))
+                    if ok.any():
+                        cand = np.flatnonzero(ok)
+                        i = int(cand[np.argmin(np.abs(t[cand] - 1.0) + resid[cand] / 255.0)])
+            self._memo[key] = i
+        return self._memo[key]
+
+
+def _detector_image(image: np.ndarray, ctx: ExtractContext, stride: int) -> tuple[np.ndarray, int]:
+    """The image the box and text detectors see, and its subsampling step: about 1x (a
+    2x/3x screenshot is subsampled by its device scale, nearest neighbour so colours stay
+    exact), which keeps them fast and their findings scale-invariant."""
+    step = max(stride, int(ctx.scale + 0.25))
+    return (np.ascontiguousarray(image[::step, ::step]) if step > 1 else image), step
+
+
+def _find_lines(det: np.ndarray) -> list:
+    if min(det.shape[:2]) < ROLE_MIN_SIDE:
+        return []
+    from stylestream.extractors.text import find_text_lines
+
+    return find_text_lines(det)
+
+
+#: a role found from ``_Scene`` evidence: (palette index, confidence, count, boxes, contrast)
+_Role = tuple[int, float, int, list, "float | None"]
+
+_ROLE_ORDER = ("background", "surface", "surface-2", "surface-3", "primary", "text-on-primary",
+               "text-primary", "text-secondary", "text-tertiary", "border", "accent", "accent-2",
+               "success", "warning", "danger", "info")
+
+
+@dataclass
+class _Scene:
+    """What the role steps share: the palette, the detectors' findings mapped onto it."""
+
+    pal: _Pal
+    boxes: list
+    lines: list
+    step: int          #: detector px -> image px
+    css: float         #: detector px -> CSS px
+    area: float        #: detector image area, px
+    fills: list[int]   #: palette entry of each box's fill (-1: none, or not a filled box)
+    outs: list[int]    #: palette entry just outside each box
+    edges: list[int]   #: image sides each box touches
+    ink: list[int]     #: palette entry of each text line's ink
+    ground: list[int]  #: palette entry of each text line's background
+
+    def img_box(self, x, y, w, h) -> tuple[int, int, int, int]:
+        s = self.step
+        return (int(x * s), int(y * s), int(w * s), int(h * s))
+
+
+def _roles(det: np.ndarray, step: int, ctx: ExtractContext, entries: list[_Entry], lossy: bool,
+           lines: list) -> tuple[dict[str, ColorToken], dict[str, Any] | None]:
+    """Colour roles from where palette colours are used: element boxes
+    (``layout.find_boxes``) and text lines (``text.find_text_lines``) found in ``det``
+    (the image subsampled by ``step``). Returns (role tokens, group extension info)."""
+    dh, dw = det.shape[:2]
+    if not entries or min(dh, dw) < ROLE_MIN_SIDE:
+        return {}, None
+    from stylestream.extractors.layout import find_boxes
+
+    boxes = find_boxes(det, lossy=lossy, text_lines=lines)
+    pal = _Pal(entries, lossy)
+    ground = [pal.fill(t.background) for t in lines]
+    sc = _Scene(
+        pal=pal, boxes=boxes, lines=lines, step=step, css=step / ctx.scale, area=float(dh * dw),
+        # a ring of border lines found as a region is not a box filled with its colour
+        fills=[pal.fill(b.fill) if b.fill_area >= BOX_MIN_FILLED * b.w * b.h else -1 for b in boxes],
+        outs=[pal.fill(b.outside) for b in boxes],
+        edges=[int(b.x <= 1) + int(b.y <= 1) + int(b.x + b.w >= dw - 1) + int(b.y + b.h >= dh - 1)
+               for b in boxes],
+        ink=[pal.ink(t.color, t.background) if g >= 0 else -1 for t, g in zip(lines, ground, strict=True)],
+        ground=ground,
+    )
+    roles: dict[str, _Role] = {}
+    bg = _background(sc)
+    roles["background"] = (bg, min(0.99, 0.55 + entries[bg].share), 0, entries[bg].boxes[:3], None)
+    surfaces = _surfaces(sc, bg)
+    roles.update(surfaces)
+    grounds = {bg} | {r[0] for r in surfaces.values()}
+    primary = _primary(sc, grounds, roles)
+    roles.update(_text_roles(sc, bg, grounds))
+    _border(sc, ctx, bg, grounds, roles)
+    _status_and_accents(sc, primary, roles)
+
+    out: dict[str, ColorToken] = {}
+    for name in _ROLE_ORDER:
+        if name not in roles or roles[name][1] < MIN_CONFIDENCE:
+            continue
+        c, conf, count, ex, contrast = roles[name]
+        e = entries[c]
+        r, g, b = e.rgb
+        out[name] = ColorToken(
+            value=ColorValue(colorSpace="srgb",
+                             components=(round(r / 255, 4), round(g / 255, 4), round(b / 255, 4)),
+                             alpha=1.0, hex=e.hex),
+            extensions={EXTENSION_KEY: Evidence(
+                confidence=round(float(conf), 3), share=round(e.share, 6),
+                count=count or None, boxes=[tuple(bx) for bx in ex] or None, ref=e.name,
+                contrast=None if contrast is None else round(contrast, 2),
+            )},
+        )
+    info: dict[str, Any] = {
+        "scheme": "dark" if pal.L[bg] < 0.5 else "light",
+        "background": entries[bg].hex,
+        "backgroundLuminance": round(relative_luminance(entries[bg].rgb), 4),
+        "textLines": len(lines),
+        "boxes": len(boxes),
+        "contrast": _contrast_pairs(sc, {k: roles[k][0] for k in out}, grounds, primary),
+    }
+    return out, info
+
+
+def _first_boxes(found: list, n: int = 3) -> list:
+    """Example boxes from (sort keys..., box) tuples: the first ``n`` in key order."""
+    return [item[-1] for item in sorted(found)[:n]]
+
+
+def _background(sc: _Scene) -> int:
+    """The page: the most common colour, unless that is mostly floating cards (boxes
+    touching at most one image side) on another common colour, or a saturated hero or
+    header beside a large neutral area."""
+    pal, e = sc.pal, sc.pal.e
+    bg = 0
+    cards = [i for i, b in enumerate(sc.boxes)
+             if sc.fills[i] == 0 and sc.outs[i] not in (-1, 0) and sc.edges[i] <= 1]
+    if sum(sc.boxes[i].fill_area for i in cards) >= 0.5 * e[0].share * sc.area:
+        votes = np.zeros(len(e))
+        for i in cards:
+            votes[sc.outs[i]] += sc.boxes[i].fill_area
+        x = int(np.argmax(votes))
+        if votes[x] > 0 and e[x].share >= BACKGROUND_MIN_SHARE:
+            bg = x
+    if bg == 0 and pal.chroma[0] >= SATURATED:
+        neutral = [c for c in range(1, len(e)) if pal.chroma[c] < SATURATED and e[c].share >= 0.15]
+        if neutral:
+            bg = neutral[0]
+    return bg
+
+
+def _surfaces(sc: _Scene, bg: int) -> dict[str, _Role]:
+    """Large boxes filled with a neutral colour near the background's lightness (cards,
+    panels, sidebars), ordered by nesting level (``surface`` lies on the page, ``surface-2``
+    on a surface...), then by area."""
+    pal = sc.pal
+    m = len(pal.e)
+    bg_chroma = float(pal.chroma[bg])
+    ok = ((np.abs(pal.L - pal.L[bg]) <= SURFACE_MAX_DL)
+          & (pal.chroma <= max(SURFACE_MAX_CHROMA, bg_chroma + 0.025)))
+    # a tinted fill (an alert, a selected row) is a surface only on a background of that tint
+    same_tint = (bg_chroma > SURFACE_TINT * 0.66) & (
+        np.array([_hue_dist(float(h), float(pal.hue[bg])) for h in pal.hue]) <= 40.0)
+    ok &= (pal.chroma <= SURFACE_TINT) | same_tint
+    ok[bg] = False
+    is_surf = [f >= 0 and bool(ok[f]) and min(b.w, b.h) * sc.css >= SURFACE_MIN_SIDE
+               and b.w * b.h * sc.css ** 2 >= SURFACE_MIN_AREA
+               for b, f in zip(sc.boxes, sc.fills, strict=True)]
+    s_area = np.zeros(m)
+    depths: dict[int, list[tuple[int, float]]] = {}
+    found: dict[int, list] = {}
+    for i, b in enumerate(sc.boxes):
+        if not is_surf[i]:
+            continue
+        f = sc.fills[i]
+        depth, p, seen = 0, b.parent, {f}
+        while p is not None:
+            if is_surf[p] and sc.fills[p] not in seen:
+                depth += 1
+                seen.add(sc.fills[p])
+            p = sc.boxes[p].parent
+        s_area[f] += b.w * b.h
+        depths.setdefault(f, []).append((depth, b.w * b.h))
+        found.setdefault(f, []).append((-b.w * b.h, b.y, b.x, sc.img_box(b.x, b.y, b.w, b.h)))
+    ranked = []
+    for f, ds in depths.items():
+        cover = s_area[f] / sc.area
+        if cover < SURFACE_MIN_COVER and not (len(ds) >= 2 and cover >= SURFACE_MIN_COVER_MULTI):
+            continue
+        ds.sort()
+        half, acc, level = sum(a for _, a in ds) / 2, 0.0, ds[-1][0]
+        for dep, a in ds:  # the area-weighted median nesting level
+            acc += a
+            if acc >= half:
+                level = dep
+                break
+        ranked.append((level, -s_area[f], f))
+    out = {}
+    for k, (_, _, f) in enumerate(sorted(ranked)[:3]):
+        n = len(found[f])
+        conf = min(0.95, 0.5 + 0.05 * n + s_area[f] / sc.area)
+        out["surface" if k == 0 else f"surface-{k + 1}"] = (f, conf, n, _first_boxes(found[f]), None)
+    return out
+
+
+def _inside(t, b) -> bool:
+    return t.x >= b.x and t.y >= b.y and t.x + t.w <= b.x + b.w and t.y + t.h <= b.y + b.h
+
+
+def _primary(sc: _Scene, grounds: set[int], roles: dict[str, _Role]) -> int:
+    """The brand colour: saturated fills of button-sized boxes (2 points with a label, 1
+    without), saturated text on the page and its surfaces (links, 1 per line) and
+    saturated colours the palette saw only as text (1.5). Status hues (red, amber, green)
+    count 40 % unless nothing else is saturated. Adds ``primary`` and ``text-on-primary``
+    (the ink of text lines on it) to ``roles``; returns its palette index or -1."""
+    pal = sc.pal
+    m = len(pal.e)
+    score = np.zeros(m)
+    count = np.zeros(m, np.int64)
+    found: dict[int, list] = {}
+    for i, b in enumerate(sc.boxes):
+        f = sc.fills[i]
+        if f < 0 or pal.chroma[f] < SATURATED:
+            continue
+        wc, hc = b.w * sc.css, b.h * sc.css
+        if not (BUTTON_H[0] <= hc <= BUTTON_H[1] and BUTTON_MIN_ASPECT * hc <= wc <= BUTTON_MAX_W):
+            continue
+        labelled = any(_inside(t, b) and sc.ground[j] == f for j, t in enumerate(sc.lines))
+        score[f] += 2.0 if labelled else 1.0
+        count[f] += 1
+        found.setdefault(f, []).append((b.y, b.x, sc.img_box(b.x, b.y, b.w, b.h)))
+    for j, t in enumerate(sc.lines):
+        c = sc.ink[j]
+        if c >= 0 and sc.ground[j] in grounds and pal.chroma[c] >= SATURATED:
+            score[c] += 1.0
+            count[c] += 1
+            found.setdefault(c, []).append((t.y, t.x, sc.img_box(t.x, t.y, t.w, t.h)))
+    for c, e in enumerate(pal.e):
+        if e.text and pal.chroma[c] >= SATURATED:
+            score[c] += 1.5
+            count[c] += 1
+            found.setdefault(c, []).extend((bx[1], bx[0], bx) for bx in e.boxes[:1])
+    if score.max() < PRIMARY_MIN_SCORE:
+        return -1
+    status = np.zeros(m, bool)
+    for _, lo, hi in _SEMANTIC[:3]:
+        status |= (pal.hue >= lo) & (pal.hue < hi)
+    eff = np.where(status, 0.4 * score, score) if (score[~status] > 0).any() else score
+    primary = int(np.lexsort((np.arange(m), -score, -eff))[0])
+    roles["primary"] = (primary, min(0.95, 0.4 + 0.08 * score[primary]), int(count[primary]),
+                        _first_boxes(found[primary]), None)
+    on = np.zeros(m)
+    on_found: dict[int, list] = {}
+    for j, t in enumerate(sc.lines):
+        c = sc.ink[j]
+        if sc.ground[j] == primary and c >= 0:
+            on[c] += 1
+            on_found.setdefault(c, []).append((t.y, t.x, sc.img_box(t.x, t.y, t.w, t.h)))
+    if on.max() >= 1:
+        c = int(np.argmax(on))
+        roles["text-on-primary"] = (c, min(0.9, 0.5 + 0.1 * on[c]), int(on[c]), _first_boxes(on_found[c]),
+                                    contrast_ratio(pal.e[c].rgb, pal.e[primary].rgb))
+    return primary
+
+
+def _text_roles(sc: _Scene, bg: int, grounds: set[int]) -> dict[str, _Role]:
+    """Neutral text on the page and its surfaces, by amount of ink. ``text-primary``: the
+    highest-contrast colour among those with a good share of the ink; then lower-contrast
+    colours with a smaller share, in contrast order (secondary, tertiary)."""
+    pal = sc.pal
+    m = len(pal.e)
+    ink = np.zeros(m)
+    n_lines = np.zeros(m, np.int64)
+    found: dict[int, list] = {}
+    on: dict[int, dict[int, float]] = {}
+    for j, t in enumerate(sc.lines):
+        c, g = sc.ink[j], sc.ground[j]
+        if c < 0 or g not in grounds or c in grounds or pal.chroma[c] >= SATURATED:
+            continue
+        ink[c] += t.ink
+        n_lines[c] += 1
+        found.setdefault(c, []).append((-t.ink, t.y, t.x, sc.img_box(t.x, t.y, t.w, t.h)))
+        on.setdefault(c, {})
+        on[c][g] = on[c].get(g, 0.0) + t.ink
+    total = float(ink.sum())
+    if total <= 0:
+        return {}
+    vs_bg = np.array([contrast_ratio(e.rgb, pal.e[bg].rgb) for e in pal.e])
+    main = [c for c in range(m) if ink[c] >= TEXT_MAIN_SHARE * total and n_lines[c] >= 2]
+    if not main:
+        return {}
+    first = max(main, key=lambda c: (vs_bg[c], ink[c], -c))
+    ranked = [first] + sorted(
+        (c for c in range(m) if c != first and n_lines[c] >= 2
+         and ink[c] >= TEXT_MINOR_SHARE * total and vs_bg[c] < vs_bg[first]),
+        key=lambda c: (-vs_bg[c], c))
+    out = {}
+    for name, c in zip(("text-primary", "text-secondary", "text-tertiary"), ranked, strict=False):
+        ground = max(on[c].items(), key=lambda kv: (kv[1], -kv[0]))[0]  # where it mostly sits
+        conf = min(0.95, 0.45 + 0.05 * n_lines[c] + 0.5 * ink[c] / total)
+        out[name] = (c, conf, int(n_lines[c]), _first_boxes(found[c]),
+                     contrast_ratio(pal.e[c].rgb, pal.e[ground].rgb))
+    return out
+
+
+def _border(sc: _Scene, ctx: ExtractContext, bg: int, grounds: set[int],
+            roles: dict[str, _Role]) -> None:
+    """The neutral colour with the most outline length: borders of boxes (their perimeter,
+    CSS px) and palette colours drawn mostly as long thin runs (dividers)."""
+    pal = sc.pal
+    m = len(pal.e)
+    score = np.zeros(m)
+    count = np.zeros(m, np.int64)
+    found: dict[int, list] = {}
+    for b in sc.boxes:
+        if b.border is None or b.border_width * sc.css > 3.0:
+            continue
+        c = pal.fill(b.border)
+        if c >= 0:
+            score[c] += 2.0 * (b.w + b.h) * sc.css
+            count[c] += 1
+            found.setdefault(c, []).append((-b.w * b.h, b.y, b.x, sc.img_box(b.x, b.y, b.w, b.h)))
+    image_px = sc.area * sc.step * sc.step
+    for c, e in enumerate(pal.e):
+        if e.line_share >= 0.6:  # its pixels as CSS length of 1-CSS-px lines
+            score[c] += e.share * image_px / max(ctx.scale * ctx.scale, 1e-9)
+    ok = (pal.chroma <= max(0.05, float(pal.chroma[bg]) + 0.03)) & (score >= BORDER_MIN_LENGTH)
+    for c in grounds | {r[0] for k, r in roles.items() if k.startswith("text-")}:
+        ok[c] = False
+    if ok.any():
+        c = int(np.flatnonzero(ok)[np.argmax(score[ok])])
+        conf = min(0.95, 0.5 + 0.05 * count[c] + 0.1 * math.log10(score[c] / BORDER_MIN_LENGTH))
+        roles["border"] = (c, conf, int(count[c]), _first_boxes(found.get(c, [])) or pal.e[c].boxes[:3], None)
+
+
+def _status_and_accents(sc: _Scene, primary: int, roles: dict[str, _Role]) -> None:
+    """Status colours by hue family (danger red, warning orange-amber-yellow, success green,
+    info cyan-blue unless that is the primary's hue) and up to two accents (other
+    saturated hues), from their uses: box fills and borders, text lines, and palette
+    colours with a solid area or text of their own. The status base colour is preferred
+    over pale tints and deep shades of the same hue (badge grounds)."""
+    pal = sc.pal
+    m = len(pal.e)
+    uses = np.zeros(m, np.int64)
+    found: dict[int, list] = {}
+    for i, b in enumerate(sc.boxes):
+        for c in (sc.fills[i], pal.fill(b.border) if b.border is not None else -1):
+            if c >= 0 and pal.chroma[c] >= SATURATED and min(b.w, b.h) * sc.css >= 4.0:
+                uses[c] += 1
+                found.setdefault(c, []).append((b.y, b.x, sc.img_box(b.x, b.y, b.w, b.h)))
+    for j, t in enumerate(sc.lines):
+        c = sc.ink[j]
+        if c >= 0 and pal.chroma[c] >= SATURATED:
+            uses[c] += 1
+            found.setdefault(c, []).append((t.y, t.x, sc.img_box(t.x, t.y, t.w, t.h)))
+    for c, e in enumerate(pal.e):
+        if pal.chroma[c] >= SATURATED and (e.text or e.share >= USAGE_MIN_SHARE):
+            uses[c] += 1 + int(e.share >= USAGE_TWO_SHARE)
+            found.setdefault(c, []).extend((bx[1], bx[0], bx) for bx in e.boxes[:1])
+    taken = {r[0] for r in roles.values()}
+    for fam, lo, hi in _SEMANTIC:
+        cand = [c for c in range(m) if uses[c] >= 1 and c not in taken
+                and pal.chroma[c] >= SEMANTIC_CHROMA and lo <= pal.hue[c] < hi]
+        if fam == "info" and primary >= 0:
+            cand = [c for c in cand if _hue_dist(float(pal.hue[c]), float(pal.hue[primary])) >= 12.0]
+        if not cand:
+            continue
+        mid = [c for c in cand if STATUS_L[0] <= pal.L[c] <= STATUS_L[1]]
+        c = max(mid or cand, key=lambda c: (uses[c], pal.chroma[c], -c))
+        roles[fam] = (c, min(0.9, 0.5 + 0.1 * uses[c]), int(uses[c]), _first_boxes(found[c]), None)
+        taken.add(c)
+    accents = []
+    for c in range(m):
+        if c in taken or pal.chroma[c] < SATURATED or uses[c] < 2:
+            continue
+        if primary >= 0 and _hue_dist(float(pal.hue[c]), float(pal.hue[primary])) < ACCENT_MIN_DHUE:
+            continue  # a shade of the primary
+        if any(lo <= pal.hue[c] < hi for _, lo, hi in _SEMANTIC[:3]):
+            continue  # a second colour of a status family, not an accent
+        accents.append((-uses[c], -pal.e[c].share, c))
+    for k, (_, _, c) in enumerate(sorted(accents)[:2]):
+        roles["accent" if k == 0 else f"accent-{k + 1}"] = (
+            c, min(0.9, 0.4 + 0.1 * uses[c]), int(uses[c]), _first_boxes(found[c]), None)
+
+
+def _contrast_pairs(sc: _Scene, role_entry: dict[str, int], grounds: set[int],
+                    primary: int) -> list[dict[str, Any]]:
+    """WCAG 2.x contrast of every (text colour, background) pair the text lines show, most
+    lines first (at most 16), with the text role where the pair is one."""
+    pairs: dict[tuple[int, int], int] = {}
+    for c, g in zip(sc.ink, sc.ground, strict=True):
+        if c >= 0 and g >= 0 and c != g:
+            pairs[(c, g)] = pairs.get((c, g), 0) + 1
+    role_of: dict[tuple[int, int], str] = {}
+    for name in ("text-primary", "text-secondary", "text-tertiary"):
+        if name in role_entry:
+            for g in grounds:
+                role_of.setdefault((role_entry[name], g), name)
+    if "text-on-primary" in role_entry:
+        role_of[(role_entry["text-on-primary"], primary)] = "text-on-primary"
+    out = []
+    e = sc.pal.e
+    for (c, g), n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:16]:
+        ratio = contrast_ratio(e[c].rgb, e[g].rgb)
+        item: dict[str, Any] = {
+            "text": e[c].hex, "background": e[g].hex, "ratio": round(ratio, 2),
+            "aa": ratio >= WCAG_AA, "aaa": ratio >= WCAG_AAA, "aaLarge": ratio >= WCAG_AA_LARGE,
+            "lines": n}
+        if (c, g) in role_of:
+            item["role"] = role_of[(c, g)]
+        out.append(item)
+    return out

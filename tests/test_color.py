@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import io
+import os
 import re
 
 import cv2
@@ -12,8 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from stylestream.extractors import ExtractContext
-from stylestream.extractors.color import ciede2000, extract, srgb_to_cielab
+from stylestream.extractors import ExtractContext, prepare
+from stylestream.extractors.color import (
+    ciede2000,
+    contrast_ratio,
+    extract,
+    relative_luminance,
+    srgb_to_cielab,
+)
 from stylestream.schemas.tokens import EXTENSION_KEY, ColorToken
 
 PNG = ExtractContext(source_format="png")
@@ -353,3 +360,283 @@ def test_rejects_non_rgb_input():
         extract(np.zeros((10, 10), np.uint8), PNG)
     with pytest.raises(ValueError):
         extract(np.zeros((10, 10, 3), np.float32), PNG)
+
+
+# --- roles, scheme and contrast ---------------------------------------------------------------
+
+
+def roles(doc: dict) -> dict[str, str]:
+    """Role name -> hex of an ``extract`` result (the tokens beside ``palette``)."""
+    return {k: v.value.hex for k, v in doc["color"].items() if k not in ("palette", "$extensions")}
+
+
+def group_info(doc: dict) -> dict:
+    return doc["color"]["$extensions"][EXTENSION_KEY]
+
+
+@pytest.mark.parametrize(("fg", "bg", "want"), [
+    ("#767676", "#ffffff", 4.54),   # the lightest grey that passes AA on white
+    ("#777777", "#ffffff", 4.48),
+    ("#000000", "#ffffff", 21.0),
+    ("#ffffff", "#ffffff", 1.0),
+    ("#2563eb", "#ffffff", 5.17),
+    ("#ffffff", "#0f172a", 17.85),
+])
+def test_contrast_ratio_is_the_wcag_formula(fg, bg, want):
+    assert round(contrast_ratio(rgb(fg), rgb(bg)), 2) == want
+    assert contrast_ratio(rgb(bg), rgb(fg)) == contrast_ratio(rgb(fg), rgb(bg))
+
+
+def test_relative_luminance_reference_values():
+    assert relative_luminance(rgb("#ffffff")) == pytest.approx(1.0)
+    assert relative_luminance(rgb("#000000")) == 0.0
+    assert relative_luminance(rgb("#808080")) == pytest.approx(0.2159, abs=1e-4)
+    assert relative_luminance(rgb("#ff0000")) == pytest.approx(0.2126, abs=1e-6)
+
+
+LIGHT_ROLES = {"background": "#f9fafb", "surface": "#ffffff", "border": "#e5e7eb",
+               "primary": "#2563eb", "text-on-primary": "#ffffff", "text-primary": "#111827",
+               "text-secondary": "#6b7280", "success": "#16a34a", "danger": "#dc2626"}
+DARK_ROLES = {"background": "#0f172a", "surface": "#1e293b", "border": "#334155",
+              "primary": "#8b5cf6", "text-on-primary": "#ffffff", "text-primary": "#f1f5f9",
+              "text-secondary": "#94a3b8", "success": "#22c55e", "danger": "#ef4444"}
+
+
+def app_page(c: dict[str, str]) -> np.ndarray:
+    """An app screen drawn with known role colours: title and subtitle on the page, three
+    bordered cards (text, a primary button, a status badge), a table card with dividers
+    and primary-coloured links, a primary button in the header."""
+    im, d = canvas(1200, 800, c["background"])
+    body, small = font(15), font(13)
+    if body is None:
+        pytest.skip("no TrueType font")
+    d.text((40, 30), "Projects overview", fill=c["text-primary"], font=font(24, True))
+    d.text((40, 70), "All projects you have access to, sorted by last activity.",
+           fill=c["text-secondary"], font=body)
+    d.rounded_rectangle([1000, 28, 1159, 67], radius=8, fill=c["primary"])
+    d.text((1022, 38), "New project", fill=c["text-on-primary"], font=font(15, True))
+    for col in range(3):
+        x0 = 40 + col * 380
+        d.rounded_rectangle([x0, 120, x0 + 350, 420], radius=12, fill=c["surface"], outline=c["border"])
+        d.text((x0 + 24, 144), f"Project {col + 1}", fill=c["text-primary"], font=font(18, True))
+        for i in range(4):
+            d.text((x0 + 24, 184 + 26 * i), f"Updated {i + 2} days ago by Jane",
+                   fill=c["text-secondary"], font=body)
+        d.rounded_rectangle([x0 + 24, 300, x0 + 140, 339], radius=8, fill=c["primary"])
+        d.text((x0 + 46, 310), "Open it", fill=c["text-on-primary"], font=font(15, True))
+        badge = c["danger"] if col == 1 else c["success"]
+        d.rounded_rectangle([x0 + 24, 360, x0 + 110, 386], radius=13, fill=badge)
+        d.text((x0 + 36, 365), "Failed" if col == 1 else "Active", fill=c["text-on-primary"], font=small)
+    d.rounded_rectangle([40, 450, 1160, 760], radius=12, fill=c["surface"], outline=c["border"])
+    for i in range(6):
+        y = 470 + 46 * i
+        d.text((64, y + 12), f"Row {i + 1}: quarterly report for the finance team",
+               fill=c["text-primary"], font=body)
+        d.text((700, y + 12), f"{i + 3} hours ago", fill=c["text-secondary"], font=body)
+        d.text((1000, y + 12), "View details", fill=c["primary"], font=body)
+        if i < 5:
+            d.line([64, y + 45, 1136, y + 45], fill=c["border"])
+    return np.asarray(im)
+
+
+@pytest.fixture(scope="module")
+def drawn_light() -> tuple[np.ndarray, dict]:
+    img = app_page(LIGHT_ROLES)
+    return img, extract(img, PNG)
+
+
+@pytest.fixture(scope="module")
+def drawn_dark() -> tuple[np.ndarray, dict]:
+    img = app_page(DARK_ROLES)
+    return img, extract(img, PNG)
+
+
+@pytest.mark.parametrize(("page", "want", "scheme"), [
+    ("drawn_light", LIGHT_ROLES, "light"), ("drawn_dark", DARK_ROLES, "dark")])
+def test_drawn_page_roles_and_scheme(request, page, want, scheme):
+    img, doc = request.getfixturevalue(page)
+    assert roles(doc) == want  # every role found, nothing invented (no accent, warning, info)
+    info = group_info(doc)
+    assert info["scheme"] == scheme
+    assert info["background"] == want["background"]
+
+
+def test_dark_page_with_cards_covering_most_of_it_keeps_its_background(drawn_dark):
+    # the cards (#1e293b) cover more pixels than the page; the page is still the background
+    _, doc = drawn_dark
+    pal = doc["color"]["palette"]
+    assert next(iter(pal.values())).value.hex == DARK_ROLES["surface"]
+    assert roles(doc)["background"] == DARK_ROLES["background"]
+
+
+def test_role_tokens_are_palette_entries_with_evidence(drawn_light):
+    img, doc = drawn_light
+    pal = doc["color"]["palette"]
+    h, w = img.shape[:2]
+    for name, token in doc["color"].items():
+        if name in ("palette", "$extensions"):
+            continue
+        ev = evidence(token)
+        assert ev.ref in pal, name
+        assert pal[ev.ref].value == token.value, name  # same colour, same hex
+        assert 0.5 <= ev.confidence <= 1.0
+        assert ev.boxes, name
+        for x, y, bw, bh in ev.boxes:
+            assert 0 <= x < w and 0 <= y < h and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
+    # where a role was seen: the primary's examples are the buttons drawn at y 300-339 / 28-67
+    boxes = evidence(doc["color"]["primary"]).boxes
+    assert any(abs(y - 28) <= 2 and abs(bh - 40) <= 2 for _, y, _, bh in boxes), boxes
+
+
+def test_text_roles_carry_their_contrast(drawn_light):
+    _, doc = drawn_light
+    c = doc["color"]
+    # text is measured where it sits: mostly on the white cards
+    assert evidence(c["text-secondary"]).contrast == pytest.approx(4.83, abs=0.01)  # #6b7280 on #fff
+    assert evidence(c["text-primary"]).contrast == pytest.approx(17.74, abs=0.01)
+    assert evidence(c["text-on-primary"]).contrast == pytest.approx(5.17, abs=0.01)  # #fff on #2563eb
+
+
+def test_contrast_pairs_in_group_extension(drawn_light):
+    _, doc = drawn_light
+    pairs = {(p["text"], p["background"]): p for p in group_info(doc)["contrast"]}
+    sec = pairs[("#6b7280", "#ffffff")]
+    assert sec["ratio"] == 4.83 and sec["aa"] is True and sec["aaa"] is False
+    assert sec["role"] == "text-secondary" and sec["lines"] >= 10
+    on_green = pairs[("#ffffff", "#16a34a")]  # white on the success badge: fails AA
+    assert on_green["ratio"] == 3.3 and on_green["aa"] is False and on_green["aaLarge"] is True
+    assert "role" not in on_green  # the badge is not the primary
+    for p in pairs.values():
+        want = contrast_ratio(rgb(p["text"]), rgb(p["background"]))
+        assert p["ratio"] == round(want, 2)
+        assert p["aa"] == (want >= 4.5) and p["aaa"] == (want >= 7.0)
+
+
+def test_roles_are_scale_invariant(drawn_light):
+    img, doc = drawn_light
+    big = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    doc2 = extract(big, ExtractContext(scale=2.0, source_format="png"))
+    assert roles(doc2) == roles(doc)
+    assert group_info(doc2)["contrast"] == group_info(doc)["contrast"]
+
+
+def test_roles_are_deterministic(drawn_dark):
+    img, doc = drawn_dark
+    again = extract(img.copy(), PNG)
+    assert msgspec.json.encode(again) == msgspec.json.encode(doc)
+
+
+def test_neutral_page_invents_no_brand_or_status_colours():
+    im, d = canvas(900, 500, "#ffffff")
+    d.rectangle([0, 0, 899, 56], fill="#f3f4f6")
+    draw_text_block(im, d, "#111827", 40, 90, sizes=(14, 16, 20))
+    draw_text_block(im, d, "#6b7280", 40, 260, sizes=(13, 14))
+    d.rectangle([600, 300, 860, 460], fill="#ffffff", outline="#d1d5db")
+    got = roles(extract(np.asarray(im), PNG))
+    assert got["background"] == "#ffffff"
+    for role in ("primary", "accent", "success", "warning", "danger", "info", "text-on-primary"):
+        assert role not in got, got
+
+
+def test_flat_image_has_only_a_background():
+    img = np.full((300, 400, 3), rgb("#1f2937"), np.uint8)
+    doc = extract(img, PNG)
+    assert roles(doc) == {"background": "#1f2937"}
+    info = group_info(doc)
+    assert info["scheme"] == "dark" and info["contrast"] == []
+
+
+def test_tiny_image_has_no_roles():
+    img = np.full((16, 16, 3), 240, np.uint8)
+    img[4:12, 4:12] = rgb("#2563eb")
+    doc = extract(img, PNG)
+    assert roles(doc) == {} and "$extensions" not in doc["color"]
+
+
+# --- roles on pages rendered by Chromium ---------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--hide-scrollbars"]
+
+ROLE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
+:root { %(vars)s }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/21px "Liberation Sans", sans-serif; background: var(--background);
+       color: var(--text-primary); }
+.top { display: flex; gap: 24px; align-items: center; padding: 14px 32px;
+       border-bottom: 1px solid var(--border); }
+.top b { font-size: 18px; } .top span { color: var(--text-secondary); }
+.grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: 24px; padding: 32px; }
+.card { background: var(--surface); border: 1px solid var(--border); border-radius: 10px; padding: 20px; }
+h2 { font-size: 17px; margin: 0 0 8px; } p { color: var(--text-secondary); margin: 0 0 14px; }
+.btn { display: inline-block; padding: 8px 16px; border-radius: 6px; background: var(--primary);
+       color: var(--text-on-primary); font-weight: 700; }
+.badge { display: inline-block; margin-left: 8px; padding: 2px 10px; border-radius: 999px;
+         background: var(--success); color: var(--text-on-primary); font-size: 12px; font-weight: 700; }
+a { color: var(--primary); text-decoration: none; }
+</style></head><body>
+<div class="top"><b>Console</b><span>Overview</span><span>Billing</span><span>Team</span></div>
+<div class="grid">%(cards)s</div></body></html>"""
+
+CARD = """<div class="card"><h2>Workspace %(i)d</h2>
+<p>Shared storage and compute for the analytics team, billed monthly.</p>
+<p>Created by Jane Cooper, last deploy four hours ago.</p>
+<span class="btn">Manage</span><span class="badge">Healthy</span>
+<p style="margin-top:14px"><a>Open the usage report</a></p></div>"""
+
+ROLE_THEMES = {
+    "light": {"background": "#f8fafc", "surface": "#ffffff", "border": "#e2e8f0",
+              "primary": "#0d6efd", "text-on-primary": "#ffffff", "text-primary": "#1e293b",
+              "text-secondary": "#64748b", "success": "#198754"},
+    "dark": {"background": "#18181b", "surface": "#27272a", "border": "#3f3f46",
+             "primary": "#f97316", "text-on-primary": "#ffffff", "text-primary": "#fafafa",
+             "text-secondary": "#a1a1aa", "success": "#16a34a"},
+}
+
+
+@pytest.fixture(scope="module")
+def rendered_roles() -> dict[tuple[str, int], np.ndarray]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no Chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out = {}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for theme, colours in ROLE_THEMES.items():
+                html = ROLE_PAGE % {
+                    "vars": " ".join(f"--{k}: {v};" for k, v in colours.items()),
+                    "cards": "".join(CARD % {"i": i} for i in range(6))}
+                for scale in (1, 2):
+                    pg = browser.new_page(viewport={"width": 1100, "height": 700},
+                                          device_scale_factor=scale)
+                    pg.set_content(html)
+                    out[theme, scale] = np.asarray(Image.open(io.BytesIO(pg.screenshot())).convert("RGB"))
+                    pg.close()
+        finally:
+            browser.close()
+    return out
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scale", [1, 2])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_rendered_page_roles(rendered_roles, theme, scale):
+    pixels, ctx = prepare(rendered_roles[theme, scale], scale=float(scale), source_format="png")
+    doc = extract(pixels, ctx)
+    want = ROLE_THEMES[theme]
+    got = roles(doc)
+    for role, hexv in want.items():
+        if role == "success" and theme == "dark":
+            continue  # green-600 on the orange-primary page: checked below
+        assert got.get(role) == hexv, (role, got)
+    if theme == "dark":
+        # the green badge is a status colour; with an orange primary a green is never the brand
+        assert got["success"] == want["success"], got
+    assert not {"warning", "danger", "info"} & set(got), got
+    assert group_info(doc)["scheme"] == theme
+    # WCAG ratio of the secondary text where it sits (the cards)
+    ratio = contrast_ratio(rgb(want["text-secondary"]), rgb(want["surface"]))
+    assert evidence(doc["color"]["text-secondary"]).contrast == pytest.approx(ratio, abs=0.01)
