@@ -1,0 +1,1009 @@
+"""Drop shadows (CSS ``box-shadow``) of elevated elements, measured from pixels.
+
+What it measures
+    For each element box (cards, menus, buttons, modals: ``layout.find_boxes``), the
+    darkening of the pixels just outside its four sides. A CSS box-shadow paints the
+    element's rectangle grown by ``spread`` and shifted by ``(offsetX, offsetY)``, blurred
+    by a Gaussian of sigma = blur / 2, as colour x alpha over the background (browsers
+    blend in gamma-encoded sRGB, so the model is linear in 8-bit values). Outside the
+    middle of a side that is an error-function ramp perpendicular to the side: its width
+    gives sigma, its height gives alpha, and where it is centred gives the shadow's edge on
+    that side, ``spread + offset`` towards the side (bottom: spread + offsetY, top:
+    spread - offsetY). Opposite sides give spread (their mean) and offset (half their
+    difference).
+
+How
+    1. Profiles: per side, the median across up to ``LINES`` evenly spaced lines
+       perpendicular to the side (away from the corners, so radii do not matter; text or
+       icons crossing a few lines do not count) of the pixels at distance 0..reach from the
+       element. A profile ends where it stops being one ramp towards the background: where
+       it turns darker again (a neighbour's shadow, a border, text) or jumps lighter after
+       a plateau (a lighter neighbour).
+    2. Background: the plateau the profiles end on (most sides agreeing, the lighter on a
+       tie); the parent's fill when the layout knows it and agrees.
+    3. Fit: the exact separable model of a blurred rectangle, evaluated on the same lines
+       and reduced by the same median; amplitude by linear least squares, (sigma, spread,
+       offsetX, offsetY) by Levenberg-Marquardt from the best per-side grid start.
+    4. Colour and alpha: the per-channel amplitudes with the fitted shape. Colour and alpha
+       trade off (a grey at 0.2 is a black at 0.1 over white), so the least alpha that
+       explains the darkening is reported; a darkening proportional to the background
+       (within noise) is a black shadow.
+    5. Accepted only when the ramp is blurred (sigma >= ``MIN_SIGMA`` CSS px: a border or an
+       anti-aliased edge is a step), the model explains the data (R^2), at least two sides
+       show it, the profiles settle on one background (gradients do not), and the darkening
+       clears the noise. On dark backgrounds shadows are a few levels deep: they are
+       reported with low confidence, or not at all.
+    6. Scale: similar shadows (blur, offsetY) are grouped; names by ascending blur (``sm``,
+       ``md``, ``lg``, ``xl``, ``2xl``...); value = the members' median.
+
+Units and limits
+    Lengths in CSS px (measured image px / ``ctx.scale``), quarter-px rounding; colour as
+    DTCG sRGB with alpha. A multi-layer shadow (Tailwind ``0 1px 3px .., 0 1px 2px -1px ..``)
+    is fitted as one effective shadow. Inset shadows, glows lighter than the background,
+    and shadows of elements the layout does not find (a white card on a white page whose
+    only edge is its shadow) are not reported. Boxes are ``[x, y, w, h]`` in image px.
+
+Pure and deterministic: no I/O; same input, same output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from stylestream.extractors import ExtractContext
+from stylestream.schemas.tokens import (
+    EXTENSION_KEY,
+    ColorValue,
+    Evidence,
+    ShadowToken,
+    ShadowValue,
+    px,
+)
+
+#: how far from an element's edge a shadow is followed (CSS px); Tailwind 2xl reaches ~75
+REACH = 96
+#: lines per side whose median is the profile
+LINES = 31
+#: lines of the model's median across a side (the data use ``LINES``)
+MODEL_LINES = 9
+#: profiles keep every pixel this close to the edge (CSS px), every other CSS px beyond
+DENSE = 12
+#: least element size (CSS px) worth measuring; smaller boxes are text and icons
+MIN_SIDE = 14
+#: least sigma (CSS px) of a shadow: sharper ramps are borders or anti-aliased edges
+MIN_SIGMA = 0.6
+#: least darkening (8-bit levels at the element's edge) that counts as a visible side
+MIN_LEVELS = 2.5
+#: least fraction of the darkening the model must explain
+MIN_R2 = 0.85
+#: weight of the priors (see ``_fit``), and the alpha above which one starts
+PRIOR = 0.05
+ALPHA_PRIOR = 0.4
+#: spreads below -SPREAD_LOW sigma start to cost (single-layer CSS shadows stay above -1)
+SPREAD_LOW = 1.0
+#: the spread prior's weight relative to the horizontal offset's
+SPREAD_PRIOR = 0.05
+#: per-element fits under this confidence are dropped; so are tokens
+MIN_CONFIDENCE = 0.5
+#: most candidate boxes fitted (largest first), so crowded pages stay fast
+MAX_BOXES = 160
+#: a box within this many CSS px of another on every side is a ring around it
+RING = 3
+NAMES = ("sm", "md", "lg", "xl", "2xl", "3xl", "4xl", "5xl")
+
+_LUMA = np.array([0.3, 0.6, 0.1])
+_SIDES = ("top", "right", "bottom", "left")
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowFit:
+    """One element's fitted shadow; lengths in image px, colour 0-255 sRGB."""
+
+    box: tuple[int, int, int, int]
+    offset_x: float
+    offset_y: float
+    blur: float
+    spread: float
+    color: tuple[int, int, int]
+    alpha: float
+    confidence: float
+    #: sides whose darkening shows (of 4)
+    sides: int
+    r2: float
+    #: darkening at the element's edge, 8-bit levels (the strongest side)
+    depth: float
+
+
+def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
+    """Drop shadows of ``image`` (RGB uint8, H x W x 3) as ``{"shadow": {name: ShadowToken}}``.
+
+    Element boxes come from ``layout.find_boxes``; see the module doc for the model.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
+    scale = float(ctx.scale) if ctx.scale > 0 else 1.0
+    if min(image.shape[:2]) < 2 * MIN_SIDE * scale:
+        return {"shadow": {}}
+    boxes, backgrounds, radii = _element_boxes(image)
+    fits = fit_shadows(image, boxes, scale=scale, backgrounds=backgrounds, radii=radii,
+                       lossy=ctx.source_format.lower() in ("jpeg", "jpg"))
+    return {"shadow": shadow_tokens(fits, scale)}
+
+
+def _element_boxes(image: np.ndarray):
+    """Boxes, their parents' fills and radii from the layout extractor."""
+    try:
+        from stylestream.extractors.layout import find_boxes
+    except ImportError:  # the layout extractor has not landed: nothing to measure around
+        return [], [], []
+    boxes, bgs, radii = [], [], []
+    found = list(find_boxes(image))
+    for b in found:
+        boxes.append((int(b.x), int(b.y), int(b.w), int(b.h)))
+        parent = getattr(b, "parent", None)
+        fill = None
+        if isinstance(parent, int) and 0 <= parent < len(found):
+            fill = getattr(found[parent], "fill", None)
+        elif parent is not None and hasattr(parent, "fill"):
+            fill = parent.fill
+        bgs.append(_as_rgb(fill))
+        radii.append(float(getattr(b, "radius", 0.0) or 0.0))
+    return boxes, bgs, radii
+
+
+def _as_rgb(fill) -> tuple[int, int, int] | None:
+    if fill is None:
+        return None
+    if isinstance(fill, str) and fill.startswith("#") and len(fill) >= 7:
+        return tuple(int(fill[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+    try:
+        vals = tuple(int(v) for v in fill)[:3]
+    except (TypeError, ValueError):
+        return None
+    return vals if len(vals) == 3 else None  # type: ignore[return-value]
+
+
+# --- fitting -------------------------------------------------------------------------------
+
+def fit_shadows(image: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], *,
+                scale: float = 1.0,
+                backgrounds: Sequence[tuple[int, int, int] | None] | None = None,
+                radii: Sequence[float] | None = None, lossy: bool = False) -> list[ShadowFit]:
+    """Fit a shadow around each plausible box; the accepted fits, in input order."""
+    h, w = image.shape[:2]
+    min_side = MIN_SIDE * scale
+    boxes, members = _merge_abutting([tuple(int(v) for v in b) for b in boxes], scale)
+    rings = _rings(boxes, scale)
+    cand = []
+    for i, (x, y, bw, bh) in enumerate(boxes):
+        if bw < min_side or bh < min_side or i in rings:
+            continue
+        if bw * bh > 0.8 * w * h:  # the page itself or a full-screen container
+            continue
+        cand.append(i)
+    # the largest first when there are too many (elevated surfaces are big), stable order
+    if len(cand) > MAX_BOXES:
+        cand = sorted(cand, key=lambda i: (-boxes[i][2] * boxes[i][3], i))[:MAX_BOXES]
+        cand.sort()
+    out = []
+    for i in cand:
+        first = members[i][0]
+        bg = backgrounds[first] if backgrounds is not None and first < len(backgrounds) else None
+        r = max((radii[j] for j in members[i] if j < len(radii)), default=0.0) \
+            if radii is not None else 0.0
+        fit = fit_shadow(image, boxes[i], scale=scale, background=bg, radius=r, lossy=lossy,
+                         others=boxes)
+        if fit is not None:
+            out.append(fit)
+    return out
+
+
+def _rings(boxes: list[tuple[int, int, int, int]], scale: float) -> set[int]:
+    """Boxes that hug another box within a few pixels on every side: a border or the first
+    ring of a shadow read as a box of its own. The inner box is the element."""
+    n = len(boxes)
+    if n < 2:
+        return set()
+    b = np.asarray(boxes, np.int64).reshape(n, 4)
+    x0, y0 = b[:, 0], b[:, 1]
+    x1, y1 = x0 + b[:, 2], y0 + b[:, 3]
+    t = RING * scale
+    # [i, j]: box i hugs box j
+    mx0 = x0[None, :] - x0[:, None]
+    my0 = y0[None, :] - y0[:, None]
+    mx1 = x1[:, None] - x1[None, :]
+    my1 = y1[:, None] - y1[None, :]
+    hug = ((mx0 >= 0) & (my0 >= 0) & (mx1 >= 0) & (my1 >= 0)
+           & (mx0 <= t) & (my0 <= t) & (mx1 <= t) & (my1 <= t))
+    np.fill_diagonal(hug, False)
+    return {int(i) for i in np.flatnonzero(hug.any(axis=1))}
+
+
+def _merge_abutting(boxes: list[tuple[int, int, int, int]], scale: float):
+    """Boxes that touch edge to edge with the same extent (a card's image and body, the rows
+    of a table, a segmented control) are one surface with one shadow: their union replaces
+    them. Returns (boxes, member indices of each)."""
+    n = len(boxes)
+    if n < 2:
+        return list(boxes), [[i] for i in range(n)]
+    b = np.asarray(boxes, np.float64).reshape(n, 4)
+    x, y, w, h = b.T
+    t = 1.5 * scale
+    same_x = (np.abs(x[:, None] - x[None, :]) <= t) & (np.abs(w[:, None] - w[None, :]) <= t)
+    same_y = (np.abs(y[:, None] - y[None, :]) <= t) & (np.abs(h[:, None] - h[None, :]) <= t)
+    below = np.abs((y + h)[:, None] - y[None, :]) <= t
+    right = np.abs((x + w)[:, None] - x[None, :]) <= t
+    link = (same_x & below) | (same_y & right)
+    np.fill_diagonal(link, False)
+    if not link.any():
+        return list(boxes), [[i] for i in range(n)]
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(link)):
+        ri, rj = root(int(i)), root(int(j))
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    out, members = [], []
+    for idx in sorted(groups):
+        g = groups[idx]
+        x0 = min(boxes[i][0] for i in g)
+        y0 = min(boxes[i][1] for i in g)
+        x1 = max(boxes[i][0] + boxes[i][2] for i in g)
+        y1 = max(boxes[i][1] + boxes[i][3] for i in g)
+        out.append((x0, y0, x1 - x0, y1 - y0))
+        members.append(g)
+    return out, members
+
+
+def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: float = 1.0,
+               background: tuple[int, int, int] | None = None, radius: float = 0.0,
+               lossy: bool = False,
+               others: Sequence[tuple[int, int, int, int]] = ()) -> ShadowFit | None:
+    """The drop shadow around one element (outer box ``[x, y, w, h]`` in image px), or None.
+
+    ``background``: the colour behind the element if known (the parent's fill); measured
+    from the profiles otherwise. ``radius``: the element's corner radius in image px.
+    ``others``: the other boxes on the page: a profile stops at the first one it meets
+    and at the inner edge of the box that contains the element; a neighbour facing a side
+    across a gap (a card grid) is modelled as casting the same shadow, with its own
+    amplitude (zero when it has none), so the gap between two shadows still measures.
+    """
+    x, y, w, h = (int(v) for v in box)
+    tol = 3.0 if lossy else 1.5
+    reach = max(8, int(round(REACH * scale)))
+    limits = _side_limits((x, y, w, h), others, reach, radius, RING * scale)
+    sides = _profiles(image, (x, y, w, h), limits, radius, tol, scale)
+    H, W = image.shape[:2]
+    # a bar along the image's edges (an app bar, a footer) shows its shadow on one side
+    at_edge = sum(v <= 1 for v in (y, W - x - w, H - y - h, x))
+    need = 1 if at_edge >= 2 else 2
+    if sum(s is not None for s in sides) < need:
+        return None
+    bg = _background(sides, background, tol)
+    if bg is None:
+        return None
+    bg_y = float(bg @ _LUMA)
+    near = max(1, int(math.ceil(2 * scale)))
+    data: list[np.ndarray | None] = []
+    peaks = []
+    for k, s in enumerate(sides):
+        u = None if s is None else bg_y - s.luma
+        # a side that starts lighter than the background (a lighter neighbour, the rest of
+        # a split card) or never settles near it (a darker neighbour, a gradient, an image)
+        # shows no shadow ramp
+        if u is not None and s is not None:
+            peak = float(u[:near].max())
+            # across a gap the two shadows add up: its lightest point only has to be lighter
+            if s.neighbour is not None:
+                rest, share = float(u.min()), 0.7
+            else:
+                rest, share = float(u[-3:].mean()), 0.35
+            if float(u.min()) < -2 * tol or rest > max(tol, share * peak):
+                u = None
+            elif s.neighbour is None and s.dist[-1] >= 8 * scale:
+                # a ramp still falling in its last third is a gradient, not a settled shadow
+                last = s.dist >= 2 * s.dist[-1] / 3
+                fall = float(u[last].max() - u[last].min())
+                if fall > max(tol, 0.12 * peak):
+                    u = None
+        if u is None:
+            sides[k] = None
+        data.append(u)
+        peaks.append(0.0 if u is None else float(u[:near].max()))
+    if sum(u is not None for u in data) < need or max(peaks) < MIN_LEVELS:
+        return None
+    geom = _Geometry((x, y, w, h), sides)
+    theta, amps, r2 = _fit(geom, data, scale, max(bg_y, 1.0))
+    if theta is None:
+        return None
+    sigma = math.exp(theta[0])
+    spread, ox, oy = (float(v) for v in theta[1:])
+    own = geom.per_side(geom.model(theta)[0])
+    shown = 0
+    depth = 0.0
+    for k in range(4):
+        if data[k] is None:
+            continue
+        m = amps[0] * own[k]
+        if peaks[k] >= MIN_LEVELS and float(m[0]) >= MIN_LEVELS * 0.6:
+            shown += 1
+        depth = max(depth, float(m[0]))
+    # a faint drop shadow may show below the element only: fine when at least two other
+    # sides were measured clean and the one ramp fits well
+    below_only = (shown == 1 and data[2] is not None and peaks[2] >= MIN_LEVELS
+                  and sum(u is not None for u in data) >= 3 and r2 >= 0.95)
+    if (sigma < MIN_SIGMA * scale or r2 < MIN_R2 or (shown < need and not below_only)
+            or depth < MIN_LEVELS):
+        return None
+    # a fit that ran into a bound explains nothing; a band wider than its blur is a ring
+    # (``0 0 0 3px``, a focus outline), drawn like a border
+    if (sigma >= 0.99 * 60.0 * scale or max(abs(ox), abs(oy)) >= 0.99 * 80.0 * scale
+            or abs(spread) >= 0.99 * 60.0 * scale or spread > 2.0 * sigma):
+        return None
+    # the ramp must settle inside what was measured: a ramp wider than that is a gradient
+    longest = max(int(s.dist[-1]) + 1 for s in sides if s is not None)
+    if 1.5 * sigma + max(0.0, spread) > longest:
+        return None
+    color, alpha = _colour(geom, sides, data, theta, amps, bg, lossy)
+    if alpha <= 0.0:
+        return None
+    noise = 3.0 if lossy else 1.0
+    conf = (0.3 + 0.35 * min(1.0, depth / (20.0 * noise))
+            + 0.25 * min(1.0, max(0.0, (r2 - MIN_R2) / (0.99 - MIN_R2)))
+            + 0.1 * (min(1.0, (shown - 2) / 2) if shown >= 2 else -1.0))
+    if conf < MIN_CONFIDENCE:
+        return None
+    return ShadowFit(box=(x, y, w, h), offset_x=ox, offset_y=oy,
+                     blur=2.0 * _css_sigma(sigma, radius >= 1.0),
+                     spread=spread, color=color, alpha=alpha, confidence=round(conf, 3),
+                     sides=shown, r2=round(r2, 4), depth=round(depth, 2))
+
+
+@dataclass(slots=True)
+class _Limit:
+    """How far a side's profile may go, and the neighbour box facing it (if any)."""
+
+    length: int
+    neighbour: tuple[int, int, int, int] | None = None
+
+
+def _band(box, name: str, radius: float) -> tuple[int, int]:
+    """The range along a side whose lines are measured: away from the rounded corners."""
+    x, y, w, h = box
+    horizontal = name in ("top", "bottom")
+    length = w if horizontal else h
+    margin = int(math.ceil(max(radius * 1.1, 0.15 * length, 2.0)))
+    base = x if horizontal else y
+    return base + margin, base + length - margin
+
+
+def _side_limits(box, others, reach: int, radius: float, ring: float) -> list[_Limit]:
+    x, y, w, h = box
+    x1, y1 = x + w, y + h
+    limits = [_Limit(reach) for _ in _SIDES]
+    for o in others:
+        ox0, oy0, ow, oh = (int(v) for v in o)
+        ox1, oy1 = ox0 + ow, oy0 + oh
+        if (ox0, oy0, ow, oh) == (x, y, w, h):
+            continue
+        if ox0 <= x and oy0 <= y and ox1 >= x1 and oy1 >= y1:
+            # the container: profiles stay inside it (a ring hugging the element is not one)
+            for k, dist in enumerate((y - oy0, ox1 - x1, oy1 - y1, x - ox0)):
+                if dist > ring:
+                    limits[k].length = min(limits[k].length, dist)
+            continue
+        if ox0 >= x and oy0 >= y and ox1 <= x1 and oy1 <= y1:
+            continue  # a child
+        for k, name in enumerate(_SIDES):
+            lo, hi = _band(box, name, radius)
+            if name in ("top", "bottom"):
+                o_lo, o_hi = ox0, ox1
+                dist = y - oy1 if name == "top" else oy0 - y1
+            else:
+                o_lo, o_hi = oy0, oy1
+                dist = x - ox1 if name == "left" else ox0 - x1
+            if dist < 0 or o_hi <= lo or o_lo >= hi:
+                continue  # not in this side's strip
+            lim = limits[k]
+            if dist < lim.length:
+                lim.length = dist
+                covers = min(o_hi, hi) - max(o_lo, lo) >= 0.9 * (hi - lo)
+                lim.neighbour = (ox0, oy0, ow, oh) if covers else None
+            elif dist == lim.length and lim.neighbour is not None:
+                lim.neighbour = None  # two boxes at the same distance: do not model
+    return limits
+
+
+@dataclass(slots=True)
+class _Side:
+    name: str
+    #: (n, 3) median colour at distance 0..n-1 from the edge
+    rgb: np.ndarray
+    luma: np.ndarray
+    #: positions along the side (pixel indices) of the lines used
+    along: np.ndarray
+    #: the profile ends on a plateau (its last values agree)
+    settled: bool
+    #: a box facing this side across the gap the profile spans (modelled)
+    neighbour: tuple[int, int, int, int] | None
+    #: distance from the edge (image px) of each sample
+    dist: np.ndarray
+
+
+def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
+              tol: float, scale: float) -> list[_Side | None]:
+    H, W = img.shape[:2]
+    x, y, w, h = box
+    out: list[_Side | None] = []
+    for name, lim in zip(_SIDES, limits):
+        horizontal = name in ("top", "bottom")
+        start, stop = _band(box, name, radius)
+        avail = {"top": y, "bottom": H - (y + h), "left": x, "right": W - (x + w)}[name]
+        n = min(lim.length, avail)
+        lo, hi = max(start, 0), min(stop, W if horizontal else H)
+        if n < 4 or hi - lo < 3:
+            out.append(None)
+            continue
+        along = np.unique(np.linspace(lo, hi - 1, min(LINES, hi - lo)).round().astype(np.intp))
+        if len(along) % 2 == 0:
+            along = along[1:]
+        d = np.arange(n)
+        if name == "top":
+            block = img[(y - 1 - d)[:, None], along[None, :]]
+        elif name == "bottom":
+            block = img[(y + h + d)[:, None], along[None, :]]
+        elif name == "left":
+            block = img[along[None, :], (x - 1 - d)[:, None]]
+        else:
+            block = img[along[None, :], (x + w + d)[:, None]]
+        mid = block.shape[1] // 2  # an odd number of lines: the median is one of them
+        rgb = np.partition(block, mid, axis=1)[:, mid].astype(np.float64)
+        luma = rgb @ _LUMA
+        neighbour = lim.neighbour if n == lim.length else None
+        if neighbour is not None:
+            # up to the middle of the gap the profile is ours; beyond it the neighbour's
+            half = (n + 1) // 2
+            end, _ = _valid_length(luma[:half], tol)
+            if end < half:
+                neighbour = None
+            else:
+                end = n - 1  # the pixel next to the neighbour may be its anti-aliasing
+        else:
+            end, _ = _valid_length(luma, tol)
+        if end < 4:
+            out.append(None)
+            continue
+        tail = luma[max(0, end - 4): end]
+        settled = neighbour is None and float(tail.max() - tail.min()) <= tol
+        # every pixel near the edge, where the ramp is steep; sparser beyond
+        dense = min(end, int(math.ceil(DENSE * scale)))
+        dist = np.r_[np.arange(dense), np.arange(dense, end, max(2, int(round(2 * scale))))]
+        if dist[-1] != end - 1:
+            dist = np.r_[dist, end - 1]
+        out.append(_Side(name, rgb[dist], luma[dist], along, settled, neighbour, dist))
+    return out
+
+
+def _css_sigma(sigma: float, rounded: bool) -> float:
+    """The CSS sigma (blur / 2) behind a measured kernel deviation, image px.
+
+    Chromium blurs a plain rectangle's shadow analytically with the CSS sigma, but a
+    rounded one's mask with three box filters of whole-pixel width
+    d = floor(sigma * 3 sqrt(2 pi) / 4 + 0.5) (the SVG approximation), whose deviation is
+    sqrt((d^2 - 1) / 4): ~6 % under the CSS sigma. Invert that for rounded elements."""
+    if not rounded:
+        return sigma
+    return math.sqrt(4.0 * sigma * sigma + 1.0) / (3.0 * math.sqrt(2.0 * math.pi) / 4.0)
+
+
+def _valid_length(luma: np.ndarray, tol: float) -> tuple[int, bool]:
+    """Where a profile stops being one ramp towards the background: (end, cut by darker)."""
+    run_max = float(luma[0])
+    n = len(luma)
+    for i in range(1, n):
+        v = float(luma[i])
+        if v < run_max - tol:
+            return i, True
+        if i >= 5 and v - float(luma[i - 1]) > tol:
+            prev = luma[i - 5: i]
+            if float(prev.max() - prev.min()) <= tol / 2:  # a step up after a plateau
+                return i, False
+        run_max = max(run_max, v)
+    return n, False
+
+
+def _background(sides: list[_Side | None], given, tol: float) -> np.ndarray | None:
+    """The colour the shadow darkens: the plateau most sides settle on (the lighter on a
+    tie); the lightest point of a gap between neighbours when no side settles."""
+    ends = [s for s in sides if s is not None and s.settled]
+    far = [s.rgb[-3:].mean(axis=0) for s in ends]
+    # a side that ramps into its plateau is better evidence than a flat one (which may be
+    # a neighbour's fill)
+    ramp = np.array([float(s.luma[-3:].mean() - s.luma[0]) >= MIN_LEVELS for s in ends], bool)
+    if not far:
+        far = [s.rgb[int(np.argmax(s.luma))] for s in sides
+               if s is not None and s.neighbour is not None]
+        ramp = np.ones(len(far), bool)
+    if not far:
+        return None
+    far_y = np.array([f @ _LUMA for f in far])
+    best, best_key = 0, None
+    for i, fy in enumerate(far_y):
+        agree = np.abs(far_y - fy) <= tol + 0.5
+        key = (int((agree & ramp).sum()), int(agree.sum()), float(fy))
+        if best_key is None or key > best_key:
+            best, best_key = i, key
+    bg = far[best]
+    if given is not None:
+        g = np.asarray(given, np.float64)
+        if abs(float(g @ _LUMA) - float(bg @ _LUMA)) <= 2 * tol:
+            bg = g
+    return bg
+
+
+def _cdf(z: np.ndarray) -> np.ndarray:
+    """The blur's edge profile: CDF of the blur kernel at ``z`` standard deviations.
+
+    Chromium's raster path (Skia's blurred rectangles) approximates the Gaussian by three
+    box filters, a quadratic B-spline of the same deviation with support +-3 sigma; its
+    profile, not the Gaussian's, is what screenshots show (a Gaussian fit to it reads the
+    blur ~7 % small and the spread ~7 % of the blur large). This is that CDF, exactly."""
+    x = np.clip(np.asarray(z, np.float64) * 0.5, -1.5, 1.5)
+    a = np.abs(x)
+    inner = 0.5 + 0.75 * a - a * a * a / 3.0
+    outer = 0.4375 + a * a * a / 6.0 - 0.75 * a * a + 1.125 * a
+    up = np.where(a <= 0.5, inner, outer)
+    return np.where(x >= 0, up, 1.0 - up)
+
+
+def _pdf(z: np.ndarray) -> np.ndarray:
+    """Derivative of ``_cdf`` by z."""
+    a = np.minimum(np.abs(np.asarray(z, np.float64)) * 0.5, 1.5)
+    return 0.5 * np.where(a <= 0.5, 0.75 - a * a, 0.5 * (1.5 - a) ** 2)
+
+
+class _Geometry:
+    """Sample coordinates of every profile, to evaluate the blurred-rectangle model.
+
+    A *term* is one box's shadow seen along one side's lines: its coverage is the product
+    of an x factor and a y factor (a blurred rectangle is separable), and the lines'
+    median of the factor along the side times the factor across it. Every side has its
+    own element's term; a side facing a neighbour also has the neighbour's. ``model``
+    returns both columns stacked in data order, and their derivatives by theta.
+    """
+
+    def __init__(self, box, sides: list[_Side | None]):
+        self.sides = sides
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        xbox: list[np.ndarray] = []  # per x sample: the term box's left and right edge
+        ybox: list[np.ndarray] = []
+        # per term: (is neighbour, along slice, perp slice, horizontal, output slice)
+        self.terms: list[tuple[bool, slice, slice, bool, slice]] = []
+        #: each side's slice of the stacked data (None: side unused)
+        self.slices: list[slice | None] = []
+        nx = ny = nout = 0
+        x, y, w, h = box
+        for s in sides:
+            if s is None:
+                self.slices.append(None)
+                continue
+            d = s.dist.astype(np.float64)
+            out = slice(nout, nout + len(d))
+            self.slices.append(out)
+            nout += len(d)
+            # the model's median across the lines needs only a few of them
+            pick = np.unique(np.linspace(0, len(s.along) - 1, min(MODEL_LINES, len(s.along)))
+                             .round().astype(np.intp))
+            along = s.along[pick].astype(np.float64) + 0.5
+            perp = {"top": y - 1 - d, "bottom": y + h + d,
+                    "left": x - 1 - d, "right": x + w + d}[s.name] + 0.5
+            horizontal = s.name in ("top", "bottom")
+            boxes = [(False, box)] + ([(True, s.neighbour)] if s.neighbour is not None else [])
+            for is_nb, (bx, by, bw, bh) in boxes:
+                ex = np.array([bx, bx + bw], np.float64)
+                ey = np.array([by, by + bh], np.float64)
+                px_, py_ = (along, perp) if horizontal else (perp, along)
+                xs.append(px_)
+                ys.append(py_)
+                xbox.append(np.broadcast_to(ex, (len(px_), 2)))
+                ybox.append(np.broadcast_to(ey, (len(py_), 2)))
+                sx, sy = slice(nx, nx + len(px_)), slice(ny, ny + len(py_))
+                nx += len(px_)
+                ny += len(py_)
+                self.terms.append((is_nb, sx if horizontal else sy, sy if horizontal else sx,
+                                   horizontal, out))
+        self.n = nout
+        self.xs = np.concatenate(xs)
+        self.ys = np.concatenate(ys)
+        self.xbox = np.concatenate(xbox)
+        self.ybox = np.concatenate(ybox)
+        self.has_neighbours = any(t[0] for t in self.terms)
+
+    def model(self, theta, jac: bool = False):
+        """Coverage (0..1) of the element's shadow and of the neighbours' at every sample,
+        for theta = (ln sigma, spread, offsetX, offsetY): (a, b) or (a, b, da, db) with
+        derivatives of shape (n, 4)."""
+        sigma = math.exp(theta[0])
+        spread, ox, oy = theta[1], theta[2], theta[3]
+        nx, ny = len(self.xs), len(self.ys)
+        z = np.concatenate([
+            self.xs - (self.xbox[:, 0] - spread + ox), self.xs - (self.xbox[:, 1] + spread + ox),
+            self.ys - (self.ybox[:, 0] - spread + oy), self.ys - (self.ybox[:, 1] + spread + oy),
+        ]) / sigma
+        p = _cdf(z)
+        cov_x = p[:nx] - p[nx: 2 * nx]
+        cov_y = p[2 * nx: 2 * nx + ny] - p[2 * nx + ny:]
+        if jac:
+            g = _pdf(z)
+            g0x, g1x = g[:nx], g[nx: 2 * nx]
+            g0y, g1y = g[2 * nx: 2 * nx + ny], g[2 * nx + ny:]
+            z0x, z1x = z[:nx], z[nx: 2 * nx]
+            z0y, z1y = z[2 * nx: 2 * nx + ny], z[2 * nx + ny:]
+            # d cov / (d ln sigma, d spread, d offset of its own axis)
+            dx = np.stack([z1x * g1x - z0x * g0x, (g0x + g1x) / sigma, (g1x - g0x) / sigma], 1)
+            dy = np.stack([z1y * g1y - z0y * g0y, (g0y + g1y) / sigma, (g1y - g0y) / sigma], 1)
+        a = np.zeros(self.n)
+        b = np.zeros(self.n)
+        da = np.zeros((self.n, 4)) if jac else None
+        db = np.zeros((self.n, 4)) if jac else None
+        for is_nb, par_sl, perp_sl, horizontal, out in self.terms:
+            par = cov_x[par_sl] if horizontal else cov_y[par_sl]
+            perp = cov_y[perp_sl] if horizontal else cov_x[perp_sl]
+            mid = len(par) // 2
+            i = int(np.argpartition(par, mid)[mid])
+            pm = max(float(par[i]), 0.0)
+            pos = perp > 0
+            v = np.where(pos, perp, 0.0) * pm
+            (b if is_nb else a)[out] = v
+            if jac:
+                dpar = (dx[par_sl] if horizontal else dy[par_sl])[i]
+                dperp = dy[perp_sl] if horizontal else dx[perp_sl]
+                d = np.zeros((len(v), 4))
+                # ln sigma and spread move both factors; each factor has its own offset
+                d[:, 0] = dperp[:, 0] * pm + perp * dpar[0]
+                d[:, 1] = dperp[:, 1] * pm + perp * dpar[1]
+                d[:, 2 if not horizontal else 3] = dperp[:, 2] * pm
+                d[:, 3 if not horizontal else 2] = perp * dpar[2]
+                if pm <= 0:
+                    d[:] = 0.0
+                d[~pos] = 0.0
+                (db if is_nb else da)[out] = d
+        if jac:
+            return a, b, da, db
+        return a, b
+
+    def per_side(self, values: np.ndarray) -> list[np.ndarray | None]:
+        return [None if sl is None else values[sl] for sl in self.slices]
+
+
+def _amplitudes(a: np.ndarray, b: np.ndarray, u: np.ndarray, with_nb: bool,
+                top: float) -> tuple[float, float]:
+    """Least squares of u ~ p a + q b with 0 <= q <= p <= top: the element's shadow no
+    darker than black (alpha <= 1), a neighbour's no stronger than the element's (a grid
+    of equal cards; a neighbour with a stronger shadow of another shape must not explain
+    this element's ramp). Two columns, so by hand: the free optimum if feasible, else the
+    best point on the edges of the feasible triangle."""
+    aa, ua = float(a @ a), float(u @ a)
+    if aa <= 0:
+        return 0.0, 0.0
+    if not with_nb:
+        return min(max(ua / aa, 0.0), top), 0.0
+    bb, ab, ub = float(b @ b), float(a @ b), float(u @ b)
+    det = aa * bb - ab * ab
+    if bb > 0 and det > 1e-12 * aa * bb:
+        p = (ua * bb - ub * ab) / det
+        q = (ub * aa - ua * ab) / det
+        if 0 <= q <= p <= top:
+            return p, q
+
+    def cost(p: float, q: float) -> float:
+        return p * p * aa + 2 * p * q * ab + q * q * bb - 2 * p * ua - 2 * q * ub
+
+    both = aa + 2 * ab + bb
+    cands = [(min(max(ua / aa, 0.0), top), 0.0)]  # q = 0
+    if both > 0:  # q = p
+        p = min(max((ua + ub) / both, 0.0), top)
+        cands.append((p, p))
+    if bb > 0:  # p = top
+        cands.append((top, min(max((ub - top * ab) / bb, 0.0), top)))
+    return min(cands, key=lambda pq: cost(*pq))
+
+
+def _amplitude_derivatives(a, b, u, da, db, p: float, q: float, top: float):
+    """d(p, q)/d theta of ``_amplitudes``' solution (each shape (4,))."""
+    zero = np.zeros(4)
+    eps = 1e-9 * max(top, 1.0)
+    p_free = eps < p < top - eps
+    if q <= eps:  # q = 0: one column
+        aa = float(a @ a)
+        if not p_free or aa <= 0:
+            return zero, zero
+        return (da.T @ u - 2.0 * p * (da.T @ a)) / aa, zero
+    if abs(q - p) <= eps:  # q = p: the sum of the columns
+        c, dc = a + b, da + db
+        cc = float(c @ c)
+        if not p_free or cc <= 0:
+            return zero, zero
+        d = (dc.T @ u - 2.0 * p * (dc.T @ c)) / cc
+        return d, d
+    if not p_free:  # p = top
+        bb = float(b @ b)
+        if bb <= 0 or not (eps < q < top - eps):
+            return zero, zero
+        return zero, (db.T @ u - top * (da.T @ b + db.T @ a) - 2.0 * q * (db.T @ b)) / bb
+    aa, ab, bb = float(a @ a), float(a @ b), float(b @ b)
+    det = aa * bb - ab * ab
+    if det <= 0:
+        return zero, zero
+    # M [p, q] = v  =>  M d[p, q] = dv - dM [p, q]
+    d_aa = 2.0 * (da.T @ a)
+    d_ab = da.T @ b + db.T @ a
+    d_bb = 2.0 * (db.T @ b)
+    r1 = da.T @ u - (d_aa * p + d_ab * q)
+    r2 = db.T @ u - (d_ab * p + d_bb * q)
+    return (bb * r1 - ab * r2) / det, (aa * r2 - ab * r1) / det
+
+
+def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: float):
+    """Least squares: (theta, (own, neighbour) amplitudes in levels, R^2)."""
+    u = np.concatenate([d for d in data if d is not None])
+    # each side weighs the same whatever its length
+    wts = np.concatenate([np.full(len(d), 1.0 / math.sqrt(len(d))) for d in data if d is not None])
+    uw = u * wts
+    total = float(uw @ uw)
+    if total <= 0:
+        return None, (0.0, 0.0), 0.0
+    # weak priors that only decide what the visible sides leave open (a side hidden by a
+    # neighbour, a ramp seen only in its tail): horizontal offset 0, spread 0, light from
+    # above (offsetY >= 0), and what design systems use: alpha up to ~ALPHA_PRIOR, spread
+    # no less than -SPREAD_LOW sigma. Where the
+    # data say otherwise they win; a prior residual of 1 costs PRIOR^2 of the darkening.
+    unit = PRIOR * math.sqrt(total)
+    with_nb = geom.has_neighbours
+
+    def solve(theta, jac: bool = False):
+        if jac:
+            a, b, da, db = geom.model(theta, jac=True)
+        else:
+            a, b = geom.model(theta)
+        a, b = a * wts, b * wts
+        p, q = _amplitudes(a, b, uw, with_nb, top)
+        sigma = math.exp(theta[0])
+        sp_low = -theta[1] / sigma - SPREAD_LOW
+        priors = [theta[2] / (10.0 * scale), SPREAD_PRIOR * theta[1] / (10.0 * scale),
+                  max(0.0, -theta[3]) / (10.0 * scale),
+                  max(0.0, p / top - ALPHA_PRIOR) * 4.0, max(0.0, sp_low)]
+        r = np.concatenate([uw - p * a - q * b, unit * np.asarray(priors)])
+        if not jac:
+            return r, (p, q)
+        # the amplitudes follow theta (variable projection): differentiate the least
+        # squares solution on whichever edge of the feasible set it lies
+        da, db = da * wts[:, None], db * wts[:, None]
+        dp, dq = _amplitude_derivatives(a, b, uw, da, db, p, q, top)
+        j = np.zeros((len(r), 4))
+        j[:-5] = -(p * da + q * db) - a[:, None] * dp[None, :] - b[:, None] * dq[None, :]
+        j[-5, 2] = unit / (10.0 * scale)
+        j[-4, 1] = unit * SPREAD_PRIOR / (10.0 * scale)
+        if theta[3] < 0:
+            j[-3, 3] = -unit / (10.0 * scale)
+        if p / top > ALPHA_PRIOR:
+            j[-2] = unit * 4.0 * dp / top
+        if sp_low > 0:
+            j[-1, 1] = -unit / sigma
+            j[-1, 0] = unit * theta[1] / sigma
+        return r, (p, q), j
+
+    best = None
+    for theta0 in _starts(geom, data, scale):
+        theta, r, amps = _levenberg_marquardt(solve, np.asarray(theta0, np.float64), scale)
+        sse = float(r @ r)
+        if best is None or sse < best[0] - 1e-12:
+            best = (sse, theta, amps)
+    _, theta, amps = best
+    r, amps = solve(theta)
+    sse = float(r[:-5] @ r[:-5])
+    return theta, amps, 1.0 - sse / total
+
+
+def _starts(geom: _Geometry, data, scale: float) -> list[tuple[float, float, float, float]]:
+    """Start points from a grid: one sigma shared by the sides, each side's own edge
+    position and amplitude on the 1-D ramp (the part of a profile before the middle of a
+    gap, where a neighbour's shadow is small)."""
+    sig_grid = np.geomspace(0.5 * scale, 40.0 * scale, 18)
+    z_grid = np.linspace(-3.0, 3.0, 13)
+    total = np.zeros(len(sig_grid))
+    best_z: dict[str, np.ndarray] = {}
+    for s, u in zip(geom.sides, data):
+        if s is None or u is None or float(u[: max(1, int(2 * scale))].max()) < MIN_LEVELS:
+            continue
+        t = s.dist.astype(np.float64) + 0.5
+        if s.neighbour is not None:
+            keep = s.dist <= max(4, (int(s.dist[-1]) + 1) // 2)
+            u, t = u[keep], t[keep]
+        sig = sig_grid[:, None, None]
+        e = z_grid[None, :, None] * sig
+        m = _cdf((e - t[None, None, :]) / sig)  # (S, Z, n)
+        den = (m * m).sum(axis=2)
+        amp = np.clip((m * u).sum(axis=2) / np.maximum(den, 1e-12), 0.0, None)
+        sse = ((u - amp[..., None] * m) ** 2).sum(axis=2) / float(u @ u)
+        j = np.argmin(sse, axis=1)
+        total += sse[np.arange(len(sig_grid)), j]
+        best_z[s.name] = z_grid[j]
+    if not best_z:
+        return [(math.log(2.0 * scale), 0.0, 0.0, 0.0)]
+    i = int(np.argmin(total))
+    sigma0 = float(sig_grid[i])
+    edges = {k: float(z[i]) * sigma0 for k, z in best_z.items()}
+    hidden = -2.5 * sigma0
+    e = {k: edges.get(k, hidden) for k in _SIDES}
+    spreads = []
+    if "top" in edges and "bottom" in edges:
+        spreads.append((e["top"] + e["bottom"]) / 2)
+    if "left" in edges and "right" in edges:
+        spreads.append((e["left"] + e["right"]) / 2)
+    spread0 = float(np.mean(spreads)) if spreads else min(edges.values())
+    oy0 = (e["bottom"] - e["top"]) / 2 if ("top" in edges) == ("bottom" in edges) else (
+        e["bottom"] - spread0 if "bottom" in edges else spread0 - e["top"])
+    ox0 = (e["right"] - e["left"]) / 2 if ("left" in edges) == ("right" in edges) else (
+        e["right"] - spread0 if "right" in edges else spread0 - e["left"])
+    starts = [(math.log(sigma0), spread0, ox0, oy0)]
+    if ox0 != 0.0:
+        starts.append((math.log(sigma0), spread0, 0.0, oy0))
+    return starts
+
+
+def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30):
+    lam = 1e-2
+    r, amps, jac = solve(theta, True)
+    sse = float(r @ r)
+    lo = np.array([math.log(0.25 * scale), -60.0 * scale, -80.0 * scale, -80.0 * scale])
+    hi = np.array([math.log(60.0 * scale), 60.0 * scale, 80.0 * scale, 80.0 * scale])
+    for _ in range(iters):
+        g = jac.T @ r
+        a = jac.T @ jac
+        improved = False
+        rel = 0.0
+        for _ in range(10):
+            try:
+                delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
+            cand = np.clip(theta + delta, lo, hi)
+            r2, amps2 = solve(cand)
+            sse2 = float(r2 @ r2)
+            if sse2 < sse:
+                rel = (sse - sse2) / max(sse, 1e-12)
+                theta, amps, sse = cand, amps2, sse2
+                lam = max(lam / 3, 1e-7)
+                improved = True
+                break
+            lam *= 4
+        if not improved or rel < 1e-4 or (np.abs(delta[1:]) < 0.01 * scale).all() \
+                and abs(delta[0]) < 1e-3:
+            break
+        r, amps, jac = solve(theta, True)
+    r, amps = solve(theta)
+    return theta, r, amps
+
+
+def _colour(geom: _Geometry, sides, data, theta, amps, bg: np.ndarray, lossy: bool):
+    """(rgb 0-255, alpha): per-channel amplitudes with the fitted shape, least alpha."""
+    a, b = geom.model(theta)
+    rgb = np.concatenate([s.rgb for s in sides if s is not None])
+    dark = bg[None, :] - rgb
+    # the neighbours' share of the darkening, as fitted on luma, is not the element's
+    p, q = amps
+    if p > 0 and q > 0:
+        dark = dark * (p * a / np.maximum(p * a + q * b, 1e-9))[:, None]
+    den = float(a @ a)
+    if den <= 0:
+        return (0, 0, 0), 0.0
+    k = (dark * a[:, None]).sum(axis=0) / den  # darkening per channel at full coverage
+    if float(k @ _LUMA) <= 0:
+        return (0, 0, 0), 0.0
+    noise = 4.0 if lossy else 1.5
+    # a black shadow darkens every channel in proportion to the background
+    ratio_black = float(k.sum()) / max(float(bg.sum()), 1e-9)
+    black_pred = ratio_black * bg
+    if float(np.abs(k - black_pred).max()) <= noise + 0.15 * float(np.abs(k).max()):
+        return (0, 0, 0), float(min(1.0, ratio_black))
+    need = [0.0]
+    for c in range(3):
+        if k[c] > 0 and bg[c] >= 8:
+            need.append(k[c] / bg[c])
+        elif k[c] < 0 and bg[c] <= 247:
+            need.append(-k[c] / (255.0 - bg[c]))
+    alpha = float(min(1.0, max(need)))
+    if alpha <= 0:
+        return (0, 0, 0), 0.0
+    col = np.clip(bg - k / alpha, 0, 255)
+    return tuple(int(round(v)) for v in col), alpha
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+def shadow_tokens(fits: Iterable[ShadowFit], scale: float) -> dict[str, Any]:
+    """Group similar fits into a small scale named by ascending blur.
+
+    Returns ``{name: ShadowToken, ..., "$extensions": {EXTENSION_KEY: {...}}}`` where the
+    group extension lists each element's box and its token in elevation order.
+    """
+    fits = [f for f in fits if f.confidence >= MIN_CONFIDENCE]
+    if not fits:
+        return {}
+    s = scale if scale > 0 else 1.0
+    fits.sort(key=lambda f: (f.blur, f.offset_y, f.box[1], f.box[0]))
+    groups: list[list[ShadowFit]] = []
+    for f in fits:
+        placed = False
+        for g in groups:
+            gb = float(np.median([m.blur for m in g])) / s
+            goy = float(np.median([m.offset_y for m in g])) / s
+            b, oy = f.blur / s, f.offset_y / s
+            if (abs(math.log((b + 2.0) / (gb + 2.0))) <= 0.3
+                    and abs(oy - goy) <= max(1.5, 0.35 * max(abs(oy), abs(goy)))):
+                g.append(f)
+                placed = True
+                break
+        if not placed:
+            groups.append([f])
+    groups.sort(key=lambda g: (float(np.median([m.blur for m in g])),
+                               float(np.median([m.offset_y for m in g]))))
+    groups = groups[: len(NAMES)]
+    out: dict[str, Any] = {}
+    elevation = []
+    for name, g in zip(NAMES, groups):
+        med = lambda attr: float(np.median([getattr(m, attr) for m in g]))  # noqa: E731
+        colors = np.array([m.color for m in g], np.float64)
+        col = tuple(int(round(v)) for v in np.median(colors, axis=0))
+        alpha = round(med("alpha"), 3)
+        conf = float(np.mean([m.confidence for m in g]))
+        conf = min(1.0, conf + 0.05 * math.log2(len(g)))
+        best = sorted(g, key=lambda m: (-m.confidence, m.box[1], m.box[0]))[:3]
+        token = ShadowToken(
+            value=ShadowValue(
+                color=ColorValue(
+                    colorSpace="srgb",
+                    components=tuple(round(v / 255, 4) for v in col),  # type: ignore[arg-type]
+                    alpha=alpha,
+                    hex="#{:02x}{:02x}{:02x}".format(*col),
+                ),
+                offsetX=px(med("offset_x") / s),
+                offsetY=px(med("offset_y") / s),
+                blur=px(max(0.0, med("blur")) / s),
+                spread=px(med("spread") / s),
+            ),
+            extensions={EXTENSION_KEY: Evidence(
+                confidence=round(conf, 3),
+                count=len(g),
+                boxes=[m.box for m in best],
+            )},
+        )
+        out[name] = token
+        for m in g:
+            elevation.append((name, m))
+    elevation.sort(key=lambda t: (NAMES.index(t[0]), t[1].box[1], t[1].box[0]))
+    out["$description"] = ("Drop shadows fitted from pixels; a multi-layer shadow is "
+                           "reported as one effective shadow.")
+    out["$extensions"] = {EXTENSION_KEY: {
+        "order": [n for n in NAMES if n in out],
+        "elements": [{"box": list(m.box), "token": n, "level": NAMES.index(n) + 1}
+                     for n, m in elevation[:64]],
+    }}
+    return out
