@@ -11,20 +11,26 @@ What a box is
     are holes in the fill and do not matter.
 
 How
-    1. Flat regions: a pixel is an *edge* pixel when one of its 4 neighbours differs from it by
-       more than ``tol`` in some channel (2 levels for lossless images, more for JPEG-like
-       noise); connected non-edge pixels are regions. Regions with a spread-out colour
-       (gradients, photos) or too small are dropped.
-    2. Shape: per-row and per-column extents of each region give how rectangular it is (its
-       outline area over its bounding box) and how much of each side is straight; blobs and
-       glyph counters (the hole of an "o") fail.
-    3. Sides: a few colour profiles walk outward from the straight part of each side. Each
-       profile is the fill, then a short transition, then a stable outside colour. A
-       transition whose pixels lie on the fill-outside segment is anti-aliasing (its coverage
-       moves the edge by a sub-pixel amount); otherwise it is a border (colour, width from
-       its summed coverage). All profiles of a side vote.
+    1. Flat regions: pixels are linked to their 4 neighbours when both are flat (no
+       neighbour differs by more than ``tol`` in any channel: 2 levels for lossless images,
+       more for JPEG-like noise) and within tol, or when they are equal; linked pixels form a
+       region (labelled on a grid of pixels and links, so a one-pixel bridge of fill keeps a
+       tight badge whole while an anti-aliased ramp does not chain a box to its page).
+       Regions with a spread-out colour (gradients, photos), too small, or lying in a text
+       line's ink band (glyphs, counters; lines from ``find_text_lines``) are dropped.
+    2. Shape: per-row and per-column extents of each region give how well it fills its
+       bounding box and where it touches each side; glyphs touching their box in pieces
+       (H, n) and glyph rings whose hole shows the outside colour (o, D, 0) fail.
+    3. Sides: a few colour profiles walk outward from where each side touches its box (the
+       tangent of a curved side). Each is the fill, a short transition, a stable outside.
+       A transition on the fill-outside segment is anti-aliasing (its coverage moves the
+       edge by a sub-pixel amount); one fading pixel by pixel is a shadow; otherwise it is a
+       border (colour, width from summed coverage). A band of one colour on all four sides
+       with the outside beyond it is a border when thin (a 1px CSS border at 3x), a glyph
+       stroke when the fill colour returns beyond it, else a box of its own.
     4. Corner radius from coverage (sub-pixel, see ``_box_radii``): the area the rounded
-       corner cuts out of the bounding box is r^2 (1 - pi/4).
+       corner cuts out of the bounding box is r^2 (1 - pi/4); bordered corners lose a
+       calibrated ``BORDER_BIAS``.
     5. Boxes with the same outline are merged (a thick border ring is a region too), and
        each box gets the smallest box that encloses it as parent.
 
@@ -73,7 +79,7 @@ SAMPLES = 3
 #: a side that touches its box along less than this share of its length is curved
 CURVED = 0.5
 #: regions larger than this (image px) are never glyphs
-GLYPH_MAX = 256
+GLYPH_MAX = 160
 #: largest corner window (radius measurable up to about this), image px
 MAX_CORNER = 200
 _CORNER_K = 1.0 - math.pi / 4.0
