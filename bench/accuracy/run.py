@@ -17,6 +17,8 @@ Ground truth (``truth.js`` collects, ``truth.py`` decides). Only the viewport co
 ancestor. *Painted*: its background composited differs from what is under it (>= 3 levels
 in some channel), or it has a background image/gradient, a visible border, a visible
 shadow (below), or is an image/canvas. Native checkboxes, radios and ranges are left out.
+Occlusion by other elements is not modelled (text under a popover still counts); the pages
+keep overlaps small.
 
 Colours (unchanged from the colour-only harness)
     *used*: every opaque colour the DOM paints with: computed ``background-color``,
@@ -41,7 +43,9 @@ Radii
     the radius of an overflow-clipping ancestor whose same corner coincides (a card with
     ``overflow:hidden`` rounds its image). Corners outside the clip do not count. A corner
     whose radius is >= half the element's smaller side - 0.5 is ``full`` (a pill or a
-    circle); < 1 px is square (0). Each element counts each distinct value once.
+    circle); < 1 px is square (0); a corner whose two radii differ by > 25 % (a
+    percentage on a non-square box) is elliptical and never expected. Each element
+    counts each distinct value once.
     *expected*: non-zero values on >= 2 elements, or on one element covering >= 2 % of
     the viewport. 0 is never expected but is a legitimate answer (precision).
 Shadows
@@ -49,7 +53,9 @@ Shadows
     *visible* when it is outset, has blur or an offset (a spread-only ring is a border),
     and alpha x (largest channel difference between its colour and the background under
     the element) >= 8 levels. A page *has shadows* when any element has a visible layer;
-    distinct shadows are distinct lists of visible layers.
+    distinct shadows are distinct lists of visible layers. Shadows that only reach
+    3..8 levels (dark themes, hairline Ant/Material elevations) are *faint*: a page with
+    only faint shadows neither requires a shadow token nor counts one as a false positive.
 Spacing
     Paddings: per painted visible element with content (a visible child or text), its
     distinct non-zero computed paddings. Gaps: between each in-flow child and its nearest
@@ -69,9 +75,12 @@ Scores (per page; means are over the pages where a score is defined)
         ``typography`` composite with that size and weight within +-100. line height:
         mean |ratio error| where both sides have one (``font.lineHeight``).
     radius: recall of expected radii within +-1.5 px (``full`` = 9999 px matches only
-        pills), precision vs every value on the page (0 included).
-    spacing: recall of expected values within +-1 px, precision vs every value used on
-        the page (padding or gap, any count); base unit agreement.
+        pills), precision vs every corner value of a painted element of any size (0
+        included).
+    spacing: recall of expected values within +-1 px, precision vs every value the page
+        uses: any padding (of an element with content), margin (auto margins excluded) or
+        declared flex/grid gap of a visible element, and the gaps above; base unit
+        agreement (truth/ours in the table).
     shadow: on pages with shadows, detected = any ``shadow`` token; on pages without,
         any token is a false positive; blur error = mean over the page's distinct shadows
         of the smallest |blur - layer blur| over tokens and layers (CSS px).
@@ -270,7 +279,11 @@ def main() -> int:
                     help="per page: ground truth, missed and extra values, baseline rows")
     ap.add_argument("--json", type=Path, default=OUT / "results.json", help="where to write results")
     args = ap.parse_args()
-    names = args.pages or sorted(p.stem for p in PAGES.glob("*.html"))
+    available = sorted(p.stem for p in PAGES.glob("*.html"))
+    names = args.pages or available
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        ap.error(f"unknown pages {unknown}; available: {' '.join(available)}")
     fns, skipped = load_extractors(args.extractors)
     for name, why in skipped.items():
         print(f"note: extractor {name} skipped: {why}")
@@ -333,6 +346,17 @@ def main() -> int:
         if lh:
             print(f"line height |ratio error|: mean {statistics.mean(lh):.3f} over {len(lh)} sizes")
 
+    print("\nhardest pages (PNG; mean of the recalls it has: colour, font, radius, spacing, "
+          "shadow detected):")
+    hard = []
+    for label, ours, *_rest in results["png"]:
+        rs = [m.recall for m in (ours.colour, ours.font, ours.radius, ours.spacing)
+              if m is not None and m.recall is not None]
+        if ours.shadow is not None and ours.shadow.has:
+            rs.append(float(ours.shadow.detected))
+        if rs:
+            hard.append((statistics.mean(rs), label))
+    print("  " + ", ".join(f"{label} {v:.2f}" for v, label in sorted(hard)[:6]))
     print()
     for p in passes:
         for hidpi in (False, True):

@@ -231,13 +231,14 @@
     const rr = radii(el);
     const corners = rr.map(([rx, ry], i) => {
       let r = Math.min(rx, ry);
+      const ellipse = Math.max(rx, ry) / Math.max(1e-9, r);
       const pt = cornerPoint(rect, i);
       for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
         if (!clips(a)) continue;
         if (near(cornerPoint(a.getBoundingClientRect(), i), pt)) r = Math.max(r, Math.min(...radii(a)[i]));
       }
       const inClip = pt[0] >= clip.l - 0.5 && pt[0] <= clip.r + 0.5 && pt[1] >= clip.t - 0.5 && pt[1] <= clip.b + 0.5;
-      return {r, visible: inClip};
+      return {r, ellipse, visible: inClip};
     });
 
     let kids = 0;

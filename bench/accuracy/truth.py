@@ -20,6 +20,9 @@ FONT_MIN_SHARE = 0.05
 RADIUS_MIN_SIDE = 10.0
 RADIUS_SQUARE = 1.0
 RADIUS_BIG_AREA = 0.02
+#: corners whose two radii differ more than this (40% on a non-square box) are elliptical:
+#: not a radius token, never expected (their smaller radius is still not a false positive)
+RADIUS_ELLIPSE = 1.25
 # shadows: alpha x (largest channel difference to the background under it), 8-bit levels
 SHADOW_MIN_STRENGTH = 8.0
 #: weaker (but >= this) shadows are *faint*: not required, and not a false positive either
@@ -171,6 +174,8 @@ def page_truth(rec: dict, image: np.ndarray) -> PageTruth:
                 r = c["r"]
                 if r >= min(w, h) / 2 - 0.5:
                     vals.add(FULL)
+                elif c["ellipse"] > RADIUS_ELLIPSE and r >= RADIUS_SQUARE:
+                    continue
                 else:
                     vals.add(0.0 if r < RADIUS_SQUARE else q(r))
             for v in vals:
