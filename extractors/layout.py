@@ -330,8 +330,8 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         return None  # a stem of bold text, not a box
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.median(np.array(outs, np.float64), axis=0)
-    if filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX and _glyph_ring(img, mask, left, right, has_r, x0, y0,
-                                                       outside, tol, contrast):
+    if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
+            and _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast)):
         return None
 
     el = x0 - sides["left"].offset

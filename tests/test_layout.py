@@ -168,7 +168,8 @@ body { margin: 0; font: 14px/20px "Liberation Sans", sans-serif; background: #f3
 .dot { width: 40px; height: 40px; margin-top: 16px; border-radius: 50%; background: #f59e0b; }
 </style></head><body>
 <div class="card" id="card"><b>Sign in</b><div class="input" id="input">name@company.com</div>
- <div class="row"><span class="btn" id="btn">Continue</span><span class="badge" id="badge">Secure</span></div></div>
+ <div class="row"><span class="btn" id="btn">Continue</span>
+ <span class="badge" id="badge">Secure</span></div></div>
 <div class="dark" id="dark"><div class="tile" id="tile"></div><div class="dot" id="dot"></div></div>
 </body></html>"""
 

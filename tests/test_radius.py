@@ -118,7 +118,8 @@ body { margin: 0; padding: 24px; font: 14px/20px "DejaVu Sans", sans-serif; back
 .img { margin-top: 12px; height: 48px; border-radius: 16px; background: #a78bfa; }
 </style></head><body>
 <div class="card">Plan<div class="field">Email</div><span class="btn">Buy</span><div class="img"></div></div>
-<div class="card">Team<div class="field">Name</div><span class="btn">Add</span> <span class="tag">beta</span></div>
+<div class="card">Team<div class="field">Name</div><span class="btn">Add</span>
+ <span class="tag">beta</span></div>
 <div class="card">Usage<div class="img"></div><span class="tag">new</span></div>
 </body></html>"""
 

@@ -112,9 +112,12 @@ body { margin: 0; font: 14px/20px "Liberation Sans", sans-serif; background: #f1
 .list { display: flex; flex-direction: column; gap: 12px; margin-top: 12px; }
 .item { background: #f1f5f9; border-radius: 6px; padding: 12px 16px; }
 </style></head><body><div class="wrap">
-<div class="card"><p>Weekly report</p><div class="row"><span class="btn">Open</span><span class="btn">Share</span></div>
+<div class="card"><p>Weekly report</p>
+ <div class="row"><span class="btn">Open</span><span class="btn">Share</span></div>
  <div class="list"><div class="item">Revenue</div><div class="item">Churn</div></div></div>
-<div class="card"><p>Filters</p><div class="row"><span class="chip">Web</span><span class="chip">iOS</span><span class="chip">Android</span></div>
+<div class="card"><p>Filters</p>
+ <div class="row"><span class="chip">Web</span><span class="chip">iOS</span>
+  <span class="chip">Android</span></div>
  <div class="list"><div class="item">Region</div><div class="item">Plan</div></div></div>
 </div></body></html>"""
 
