@@ -609,7 +609,7 @@ def rendered_roles() -> dict[tuple[str, int], np.ndarray]:
                 html = ROLE_PAGE % {
                     "vars": " ".join(f"--{k}: {v};" for k, v in colours.items()),
                     "cards": "".join(CARD % {"i": i} for i in range(6))}
-                for scale in (1, 2):
+                for scale in (1, 2) if theme == "light" else (1,):
                     pg = browser.new_page(viewport={"width": 1100, "height": 700},
                                           device_scale_factor=scale)
                     pg.set_content(html)
@@ -621,21 +621,14 @@ def rendered_roles() -> dict[tuple[str, int], np.ndarray]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("scale", [1, 2])
-@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize(("theme", "scale"), [("light", 1), ("light", 2), ("dark", 1)])
 def test_rendered_page_roles(rendered_roles, theme, scale):
     pixels, ctx = prepare(rendered_roles[theme, scale], scale=float(scale), source_format="png")
     doc = extract(pixels, ctx)
     want = ROLE_THEMES[theme]
-    got = roles(doc)
-    for role, hexv in want.items():
-        if role == "success" and theme == "dark":
-            continue  # green-600 on the orange-primary page: checked below
-        assert got.get(role) == hexv, (role, got)
-    if theme == "dark":
-        # the green badge is a status colour; with an orange primary a green is never the brand
-        assert got["success"] == want["success"], got
-    assert not {"warning", "danger", "info"} & set(got), got
+    # every role, nothing more: the dark page's orange primary (an amber-family hue) is
+    # not a warning, its green badge is the success colour, no accent is invented
+    assert roles(doc) == want
     assert group_info(doc)["scheme"] == theme
     # WCAG ratio of the secondary text where it sits (the cards)
     ratio = contrast_ratio(rgb(want["text-secondary"]), rgb(want["surface"]))
