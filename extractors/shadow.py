@@ -4,44 +4,62 @@ What it measures
     For each element box (cards, menus, buttons, modals: ``layout.find_boxes``), the
     darkening of the pixels just outside its four sides. A CSS box-shadow paints the
     element's rectangle grown by ``spread`` and shifted by ``(offsetX, offsetY)``, blurred
-    by a Gaussian of sigma = blur / 2, as colour x alpha over the background (browsers
-    blend in gamma-encoded sRGB, so the model is linear in 8-bit values). Outside the
-    middle of a side that is an error-function ramp perpendicular to the side: its width
-    gives sigma, its height gives alpha, and where it is centred gives the shadow's edge on
-    that side, ``spread + offset`` towards the side (bottom: spread + offsetY, top:
-    spread - offsetY). Opposite sides give spread (their mean) and offset (half their
-    difference).
+    with sigma = blur / 2, as colour x alpha over the background (browsers blend in
+    gamma-encoded sRGB, so the model is linear in 8-bit values). Perpendicular to the
+    middle of a side that is a ramp: its width gives sigma, its height alpha, and where it
+    is centred the shadow's edge on that side, ``spread + offset`` towards the side
+    (bottom: spread + offsetY, top: spread - offsetY). Opposite sides give spread (their
+    mean) and offset (half their difference).
 
 How
-    1. Profiles: per side, the median across up to ``LINES`` evenly spaced lines
-       perpendicular to the side (away from the corners, so radii do not matter; text or
-       icons crossing a few lines do not count) of the pixels at distance 0..reach from the
-       element. A profile ends where it stops being one ramp towards the background: where
-       it turns darker again (a neighbour's shadow, a border, text) or jumps lighter after
-       a plateau (a lighter neighbour).
-    2. Background: the plateau the profiles end on (most sides agreeing, the lighter on a
-       tie); the parent's fill when the layout knows it and agrees.
-    3. Fit: the exact separable model of a blurred rectangle, evaluated on the same lines
-       and reduced by the same median; amplitude by linear least squares, (sigma, spread,
-       offsetX, offsetY) by Levenberg-Marquardt from the best per-side grid start.
-    4. Colour and alpha: the per-channel amplitudes with the fitted shape. Colour and alpha
+    1. Boxes: abutting boxes of one extent (a card's image and body, table rows) are merged
+       into one surface; boxes hugging another within ``RING`` px (a shadow's first ring
+       read as a box) are dropped.
+    2. Profiles: per side, the median across ``LINES`` evenly spaced lines perpendicular
+       to the side (away from the corners; text crossing a few lines does not count) of
+       the pixels at distance 0..``REACH`` from the element, stopping at the next box and
+       inside the container. A profile ends where it stops being one ramp towards the
+       background: where it turns darker again (a shadow, a border, text) or jumps lighter
+       after a plateau. A box facing the side across a gap (a card grid) is modelled as
+       casting the same shadow, with its own amplitude (none, or at most the element's).
+    3. Background: the plateau that ramping sides settle on (most agreeing, the lighter on
+       a tie), the parent's fill when it agrees; a side settling on a plateau of its own (a
+       backdrop over uneven content) is read against it. Sides that start lighter than
+       the background, never settle, or still fall in their last third (gradients) are
+       dropped.
+    4. Fit: the separable model of a blurred rectangle on the same lines, reduced by the
+       same median. The blur profile is Chromium's (Skia's three-box spline; see ``_cdf``)
+       and for rounded elements its whole-pixel box widths are undone (``_css_sigma``).
+       Amplitudes by bounded linear least squares (variable projection), (sigma, spread,
+       offsetX, offsetY) by Levenberg-Marquardt with analytic derivatives from a grid
+       start. Weak priors (offsetX 0, offsetY >= 0, alpha <= ``ALPHA_PRIOR``, spread >=
+       -``SPREAD_LOW`` sigma) decide only what the visible sides leave open.
+    5. Colour and alpha: the per-channel amplitudes with the fitted shape. Colour and alpha
        trade off (a grey at 0.2 is a black at 0.1 over white), so the least alpha that
        explains the darkening is reported; a darkening proportional to the background
        (within noise) is a black shadow.
-    5. Accepted only when the ramp is blurred (sigma >= ``MIN_SIGMA`` CSS px: a border or an
-       anti-aliased edge is a step), the model explains the data (R^2), at least two sides
-       show it, the profiles settle on one background (gradients do not), and the darkening
-       clears the noise. On dark backgrounds shadows are a few levels deep: they are
-       reported with low confidence, or not at all.
-    6. Scale: similar shadows (blur, offsetY) are grouped; names by ascending blur (``sm``,
-       ``md``, ``lg``, ``xl``, ``2xl``...); value = the members' median.
+    6. Accepted only when the ramp is blurred (sigma >= ``MIN_SIGMA`` CSS px: a border, a
+       focus ring or an anti-aliased edge is a step), the model explains the data (R^2 >=
+       ``MIN_R2``), two sides show it (or only the one below, with two others measured
+       clean; or one, for a bar along the image edge), the side below was measured (or the
+       element reaches the image bottom), the vertical offset is determined (standard
+       error <= ``MAX_OFFSET_ERR``), no parameter ran into a bound, and the darkening
+       clears the noise. Confidence grows with depth (levels), fit quality and sides: on
+       dark backgrounds shadows are a few levels deep and get less, or are left out.
+    7. Scale: similar shadows (blur, offsetY) are grouped; names by ascending blur (``sm``,
+       ``md``, ``lg``, ``xl``, ``2xl``...); value = the members' median; the group's
+       ``$extensions`` list every element's box and token in elevation order.
 
 Units and limits
     Lengths in CSS px (measured image px / ``ctx.scale``), quarter-px rounding; colour as
     DTCG sRGB with alpha. A multi-layer shadow (Tailwind ``0 1px 3px .., 0 1px 2px -1px ..``)
-    is fitted as one effective shadow. Inset shadows, glows lighter than the background,
-    and shadows of elements the layout does not find (a white card on a white page whose
-    only edge is its shadow) are not reported. Boxes are ``[x, y, w, h]`` in image px.
+    is fitted as one effective shadow (the group's ``$description`` says so): its blur lies
+    between the layers', usually near the widest. Faint shadows (alpha x background under
+    ~3 levels at the edge), inset shadows, glows lighter than the background and
+    elements the layout does not find (a white card on a white page whose only edge is its
+    shadow; buttons whose outside never settles within the layout's profile) are not
+    reported. Tuned on headless Chromium screenshots; a renderer blurring with a true
+    Gaussian reads ~5-10 % wider. Boxes are ``[x, y, w, h]`` in image px.
 
 Pure and deterministic: no I/O; same input, same output.
 """
@@ -92,6 +110,8 @@ SPREAD_PRIOR = 0.05
 MIN_CONFIDENCE = 0.5
 #: most candidate boxes fitted (largest first), so crowded pages stay fast
 MAX_BOXES = 160
+#: largest standard error (CSS px) of the vertical offset a reported shadow may have
+MAX_OFFSET_ERR = 3.0
 #: a box within this many CSS px of another on every side is a ring around it
 RING = 3
 NAMES = ("sm", "md", "lg", "xl", "2xl", "3xl", "4xl", "5xl")
@@ -117,6 +137,8 @@ class ShadowFit:
     r2: float
     #: darkening at the element's edge, 8-bit levels (the strongest side)
     depth: float
+    #: standard errors of (ln sigma, spread, offsetX, offsetY), lengths in image px
+    stderr: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
@@ -300,8 +322,22 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     near = max(1, int(math.ceil(2 * scale)))
     data: list[np.ndarray | None] = []
     peaks = []
+    side_bg: list[np.ndarray] = []
     for k, s in enumerate(sides):
-        u = None if s is None else bg_y - s.luma
+        # a side that ramps into a plateau of its own (a backdrop or page that is not
+        # uniform) is read against that plateau, as darkening relative to it
+        own_bg = bg
+        if s is not None and s.settled:
+            plateau = s.rgb[-3:].mean(axis=0)
+            p_y = float(plateau @ _LUMA)
+            if (abs(p_y - bg_y) > tol and p_y - float(s.luma[0]) >= MIN_LEVELS
+                    and p_y >= 8.0):
+                own_bg = plateau
+        side_bg.append(own_bg)
+        u = None
+        if s is not None:
+            own_y = float(own_bg @ _LUMA)
+            u = (own_y - s.luma) * (bg_y / max(own_y, 1.0))
         # a side that starts lighter than the background (a lighter neighbour, the rest of
         # a split card) or never settles near it (a darker neighbour, a gradient, an image)
         # shows no shadow ramp
@@ -327,7 +363,7 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     if sum(u is not None for u in data) < need or max(peaks) < MIN_LEVELS:
         return None
     geom = _Geometry((x, y, w, h), sides)
-    theta, amps, r2 = _fit(geom, data, scale, max(bg_y, 1.0))
+    theta, amps, r2, err = _fit(geom, data, scale, max(bg_y, 1.0))
     if theta is None:
         return None
     sigma = math.exp(theta[0])
@@ -349,6 +385,11 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     if (sigma < MIN_SIGMA * scale or r2 < MIN_R2 or (shown < need and not below_only)
             or depth < MIN_LEVELS):
         return None
+    # a drop shadow is read mostly below the element: without that side (a neighbour or the
+    # rest of a split card there) the vertical offset is a guess, and so is one the data
+    # leave open
+    if (data[2] is None and H - (y + h) > 1) or not err[3] <= MAX_OFFSET_ERR * scale:
+        return None
     # a fit that ran into a bound explains nothing; a band wider than its blur is a ring
     # (``0 0 0 3px``, a focus outline), drawn like a border
     if (sigma >= 0.99 * 60.0 * scale or max(abs(ox), abs(oy)) >= 0.99 * 80.0 * scale
@@ -358,7 +399,7 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     longest = max(int(s.dist[-1]) + 1 for s in sides if s is not None)
     if 1.5 * sigma + max(0.0, spread) > longest:
         return None
-    color, alpha = _colour(geom, sides, data, theta, amps, bg, lossy)
+    color, alpha = _colour(geom, sides, theta, amps, bg, side_bg, lossy)
     if alpha <= 0.0:
         return None
     noise = 3.0 if lossy else 1.0
@@ -370,7 +411,8 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     return ShadowFit(box=(x, y, w, h), offset_x=ox, offset_y=oy,
                      blur=2.0 * _css_sigma(sigma, radius >= 1.0),
                      spread=spread, color=color, alpha=alpha, confidence=round(conf, 3),
-                     sides=shown, r2=round(r2, 4), depth=round(depth, 2))
+                     sides=shown, r2=round(r2, 4), depth=round(depth, 2),
+                     stderr=tuple(round(float(v), 4) for v in err))
 
 
 @dataclass(slots=True)
@@ -527,24 +569,24 @@ def _valid_length(luma: np.ndarray, tol: float) -> tuple[int, bool]:
 
 
 def _background(sides: list[_Side | None], given, tol: float) -> np.ndarray | None:
-    """The colour the shadow darkens: the plateau most sides settle on (the lighter on a
-    tie); the lightest point of a gap between neighbours when no side settles."""
-    ends = [s for s in sides if s is not None and s.settled]
-    far = [s.rgb[-3:].mean(axis=0) for s in ends]
-    # a side that ramps into its plateau is better evidence than a flat one (which may be
-    # a neighbour's fill)
-    ramp = np.array([float(s.luma[-3:].mean() - s.luma[0]) >= MIN_LEVELS for s in ends], bool)
-    if not far:
+    """The colour the shadow darkens: the plateau that sides ramping into it settle on
+    (most sides agreeing, the lighter on a tie); else the lightest point of a gap between
+    neighbours; else a flat side's colour (then there is no ramp, and no shadow)."""
+    settled = [s for s in sides if s is not None and s.settled]
+    ramps = [s for s in settled if float(s.luma[-3:].mean() - s.luma[0]) >= MIN_LEVELS]
+    if ramps:
+        far = [s.rgb[-3:].mean(axis=0) for s in ramps]
+    else:
         far = [s.rgb[int(np.argmax(s.luma))] for s in sides
                if s is not None and s.neighbour is not None]
-        ramp = np.ones(len(far), bool)
+        if not far:
+            far = [s.rgb[-3:].mean(axis=0) for s in settled]
     if not far:
         return None
     far_y = np.array([f @ _LUMA for f in far])
     best, best_key = 0, None
     for i, fy in enumerate(far_y):
-        agree = np.abs(far_y - fy) <= tol + 0.5
-        key = (int((agree & ramp).sum()), int(agree.sum()), float(fy))
+        key = (int((np.abs(far_y - fy) <= tol + 0.5).sum()), float(fy))
         if best_key is None or key > best_key:
             best, best_key = i, key
     bg = far[best]
@@ -767,7 +809,7 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
     uw = u * wts
     total = float(uw @ uw)
     if total <= 0:
-        return None, (0.0, 0.0), 0.0
+        return None, (0.0, 0.0), 0.0, None
     # weak priors that only decide what the visible sides leave open (a side hidden by a
     # neighbour, a ramp seen only in its tail): horizontal offset 0, spread 0, light from
     # above (offsetY >= 0), and what design systems use: alpha up to ~ALPHA_PRIOR, spread
@@ -815,9 +857,18 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
         if best is None or sse < best[0] - 1e-12:
             best = (sse, theta, amps)
     _, theta, amps = best
-    r, amps = solve(theta)
+    r, amps, jac = solve(theta, True)
     sse = float(r[:-5] @ r[:-5])
-    return theta, amps, 1.0 - sse / total
+    # standard errors of theta from what the data (and the offsetX prior) determine
+    rows = np.r_[np.arange(len(r) - 5), len(r) - 5]
+    jj = jac[rows].T @ jac[rows]
+    dof = max(1, len(r) - 5 - 5)
+    try:
+        cov = np.linalg.inv(jj + 1e-12 * np.eye(4)) * (sse / dof)
+        err = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    except np.linalg.LinAlgError:
+        err = np.full(4, np.inf)
+    return theta, amps, 1.0 - sse / total, err
 
 
 def _starts(geom: _Geometry, data, scale: float) -> list[tuple[float, float, float, float]]:
@@ -902,11 +953,14 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
     return theta, r, amps
 
 
-def _colour(geom: _Geometry, sides, data, theta, amps, bg: np.ndarray, lossy: bool):
-    """(rgb 0-255, alpha): per-channel amplitudes with the fitted shape, least alpha."""
+def _colour(geom: _Geometry, sides, theta, amps, bg: np.ndarray, side_bg, lossy: bool):
+    """(rgb 0-255, alpha): per-channel amplitudes with the fitted shape, least alpha.
+    Each side's darkening is taken against its own background, rescaled to ``bg``."""
     a, b = geom.model(theta)
     rgb = np.concatenate([s.rgb for s in sides if s is not None])
-    dark = bg[None, :] - rgb
+    own = np.concatenate([np.broadcast_to(side_bg[k], s.rgb.shape)
+                          for k, s in enumerate(sides) if s is not None])
+    dark = (own - rgb) * (bg[None, :] / np.maximum(own, 1.0))
     # the neighbours' share of the darkening, as fitted on luma, is not the element's
     p, q = amps
     if p > 0 and q > 0:
