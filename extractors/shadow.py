@@ -43,7 +43,8 @@ How
        ``MIN_R2``), two sides show it (or only the one below, with two others measured
        clean; or one, for a bar along the image edge), the side below was measured (or the
        element reaches the image bottom), the vertical offset is determined (standard
-       error <= ``MAX_OFFSET_ERR``), no parameter ran into a bound, and the darkening
+       error <= ``MAX_OFFSET_ERR``) and not upwards (``MAX_UPWARD``: light comes from
+       above), no parameter ran into a bound, and the darkening
        clears the noise. Confidence grows with depth (levels), fit quality and sides: on
        dark backgrounds shadows are a few levels deep and get less, or are left out.
     7. Scale: similar shadows (blur, offsetY) are grouped; names by ascending blur (``sm``,
@@ -97,8 +98,9 @@ MIN_SIDE = 14
 MIN_SIGMA = 0.6
 #: least darkening (8-bit levels at the element's edge) that counts as a visible side
 MIN_LEVELS = 2.5
-#: least fraction of the darkening the model must explain
+#: least fraction of the darkening the model must explain (JPEG ringing fits badly)
 MIN_R2 = 0.85
+MIN_R2_LOSSY = 0.92
 #: weight of the priors (see ``_fit``), and the alpha above which one starts
 PRIOR = 0.05
 ALPHA_PRIOR = 0.4
@@ -112,6 +114,8 @@ MIN_CONFIDENCE = 0.5
 MAX_BOXES = 160
 #: largest standard error (CSS px) of the vertical offset a reported shadow may have
 MAX_OFFSET_ERR = 3.0
+#: most upward offset (CSS px) reported; bottom sheets casting shadows upwards are rare
+MAX_UPWARD = 2.0
 #: a box within this many CSS px of another on every side is a ring around it
 RING = 3
 NAMES = ("sm", "md", "lg", "xl", "2xl", "3xl", "4xl", "5xl")
@@ -382,13 +386,18 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     # sides were measured clean and the one ramp fits well
     below_only = (shown == 1 and data[2] is not None and peaks[2] >= MIN_LEVELS
                   and sum(u is not None for u in data) >= 3 and r2 >= 0.95)
-    if (sigma < MIN_SIGMA * scale or r2 < MIN_R2 or (shown < need and not below_only)
+    if (sigma < MIN_SIGMA * scale or r2 < (MIN_R2_LOSSY if lossy else MIN_R2)
+            or (shown < need and not below_only)
             or depth < MIN_LEVELS):
         return None
     # a drop shadow is read mostly below the element: without that side (a neighbour or the
     # rest of a split card there) the vertical offset is a guess, and so is one the data
     # leave open
     if (data[2] is None and H - (y + h) > 1) or not err[3] <= MAX_OFFSET_ERR * scale:
+        return None
+    # light comes from above: an upward shadow is nearly always a misread (a box that is
+    # only part of its surface, with a neighbour's shadow above it)
+    if oy < -MAX_UPWARD * scale:
         return None
     # a fit that ran into a bound explains nothing; a band wider than its blur is a ring
     # (``0 0 0 3px``, a focus outline), drawn like a border

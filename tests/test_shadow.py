@@ -182,6 +182,20 @@ def test_grid_neighbours_sharing_the_gap() -> None:
         assert abs(f.offset_x) <= 0.5
 
 
+def jpeg(img: np.ndarray, quality: int = 85) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def test_jpeg_shadow_is_measured_and_jpeg_border_is_not_a_shadow() -> None:
+    f = fit(jpeg(draw(blur=30, oy=12, spread=-6, alpha=0.25)), lossy=True)
+    assert f is not None
+    assert f.blur == pytest.approx(30, rel=0.12)
+    assert f.offset_y == pytest.approx(12, abs=1.0)
+    assert fit(jpeg(draw(blur=0, alpha=0.0, border=(209, 213, 219))), lossy=True) is None
+
+
 # --- what is not a shadow ------------------------------------------------------------------
 
 def test_flat_bordered_card_has_no_shadow() -> None:
