@@ -22,8 +22,8 @@ Text correction
 Scale and names
     Lengths in CSS px (measured / ``ctx.scale``) between 1 and ``MAX_SPACING`` are grouped
     (within ``GROUP`` px), each step is the median of its members, rounded to 0.5 px. The
-    base unit is the largest of ``BASES`` whose grid holds ``BASE_FIT`` of the steps (see
-    ``fit_base``), else 1.
+    base unit is the largest of ``BASES`` whose grid holds about as many of the steps as the
+    best candidate does (see ``fit_base``), else 1.
     Token names are value / base: base 4: 16 px -> ``4``, 6 px -> ``1_5`` (the group is
     ``spacing``, so paths read ``spacing.4``). The group's ``$extensions[EXTENSION_KEY]`` holds
     ``base``, ``fit`` (share of measurements within 1 px of a multiple of the base),
@@ -73,8 +73,10 @@ MAX_SPACING = 160.0
 GROUP = 1.0
 #: candidate base units (CSS px), and the least weighted share on the grid to choose one
 BASES = (2, 3, 4, 5, 6, 8, 10, 12)
-#: least weighted share of the steps on a base's grid for it to be the base
-BASE_FIT = 0.7
+#: least weighted share of the steps on a base's grid for it to be the base, and how close
+#: to the best share a larger base must come to be chosen over it
+BASE_FIT = 0.5
+BASE_MARGIN = 0.1
 #: text-derived measurements weigh this much against exact ones
 TEXT_WEIGHT = 0.5
 MIN_CONFIDENCE = 0.5
@@ -265,19 +267,25 @@ def _container(boxes: Sequence[Box], t: TextLine) -> int | None:
 # --- the scale --------------------------------------------------------------------------
 
 def fit_base(steps: np.ndarray, counts: np.ndarray, exact: np.ndarray) -> int:
-    """The base unit: the largest of ``BASES`` whose grid holds at least ``BASE_FIT`` of the
-    steps (within 0.5 px for steps measured mostly box to box, 1 px for text-derived ones,
-    at most base / 4), each step weighing sqrt(its count) so that one frequent value does
-    not decide alone; 1 when none does."""
+    """The base unit. Each candidate of ``BASES`` holds a share of the steps on its grid
+    (within 0.5 px for steps measured mostly box to box, 1 px for text-derived ones, at
+    most base / 4; each step weighing sqrt(its count) so one frequent value does not decide
+    alone). The base is the largest candidate within ``BASE_MARGIN`` of the best share of
+    the bases from 4 up, if that share reaches ``BASE_FIT``; else 2 or 3 by the same rule;
+    else 1. A larger base wins only where it explains about as much as its divisors."""
     if len(steps) == 0:
         return 1
     w = np.sqrt(counts.astype(np.float64))
     total = float(w.sum())
-    for b in sorted(BASES, reverse=True):
+    share = {}
+    for b in BASES:
         tol = np.minimum(np.where(exact, 0.5, 1.0), b / 4)
         off = np.abs(steps - b * np.maximum(np.rint(steps / b), 1))
-        if float(w[off <= tol].sum()) >= BASE_FIT * total:
-            return b
+        share[b] = float(w[off <= tol].sum()) / total
+    for group in ([b for b in BASES if b >= 4], [b for b in BASES if b < 4]):
+        best = max(share[b] for b in group)
+        if best >= BASE_FIT:
+            return max(b for b in group if share[b] >= best - BASE_MARGIN)
     return 1
 
 
