@@ -188,6 +188,13 @@ def default_extractors() -> list[str]:
     return [s.name for s in sorted(CATALOG.values(), key=lambda s: s.tier)]
 
 
+register(ExtractorSpec(
+    name="color",
+    target="stylestream.extractors.color:extract",
+    tier=1,
+    weight=1.0,
+    description="palette: distinct colours with pixel share, DTCG colour tokens",
+))
 for _name, _weight, _about in (
     ("typography", 0.8, "type scale and text styles from text lines: sizes, weights, line heights"),
     ("spacing", 0.6, "paddings and gaps between UI elements, fitted base unit"),
@@ -198,17 +205,30 @@ for _name, _weight, _about in (
                            weight=_weight, description=_about))
 
 register(ExtractorSpec(
+    name="depth",
+    target="stylestream.extractors.depth:load",
+    tier=2,
+    weight=0.4,
+    description="MiDaS-style depth: elevation order of surfaces, refining the shadow group",
+    kind="loaded",
+    group="models",
+    max_batch=8,
+))
+register(ExtractorSpec(
+    name="style",
+    target="stylestream.extractors.style:load",
+    tier=2,
+    weight=0.5,
+    description="CLIP zero-shot style labels (minimal, corporate, playful, ...) and embedding",
+    kind="loaded",
+    group="models",
+    max_batch=8,
+))
+register(ExtractorSpec(
     name="naming",
     target="stylestream.extractors.naming:load",
     tier=3,
     weight=0.5,
     description="LLM names and rationales for the measured tokens (OpenAI-compatible), with cost",
     kind="loaded",
-))
-register(ExtractorSpec(
-    name="color",
-    target="stylestream.extractors.color:extract",
-    tier=1,
-    weight=1.0,
-    description="palette: distinct colours with pixel share, DTCG colour tokens",
 ))

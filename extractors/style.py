@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -190,6 +191,13 @@ def load(options: ModelOptions) -> StyleModel:
                                "(e.g. ViT-B-32) and the weights file as the checkpoint")
     open_clip = import_open_clip()
     torch = import_torch()
+    if arch.endswith(".json"):  # a custom architecture: an open_clip model config file
+        config = Path(arch)
+        if not config.is_file():
+            raise ModelUnavailable(f"CLIP model config {arch!r} does not exist "
+                                   "(STYLESTREAM_CLIP_MODEL)")
+        open_clip.add_model_config(config)
+        arch = config.stem
     if arch not in open_clip.list_models():
         raise ModelUnavailable(f"CLIP model {arch!r} is not an open_clip architecture "
                                f"(e.g. ViT-B-32, ViT-B-16, ViT-L-14)")
