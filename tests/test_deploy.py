@@ -51,6 +51,18 @@ def test_one_scalable_worker_service_per_cpu_extractor(compose: dict) -> None:
         assert f"worker-{extractor}" in scraped
 
 
+def test_model_worker_has_a_gpu_and_a_cpu_profile(compose: dict) -> None:
+    gpu, cpu = compose["services"]["models"], compose["services"]["models-cpu"]
+    assert gpu["profiles"] == ["gpu"] and cpu["profiles"] == ["cpu"]
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and devices[0]["capabilities"] == ["gpu"]
+    assert "deploy" not in cpu and cpu["environment"]["STYLESTREAM_MODEL_DEVICE"] == "cpu"
+    for service in (gpu, cpu):
+        assert service["command"][:3] == ["stylestream", "worker", "models"]
+        assert service["build"]["target"] == "models"
+    assert re.search(r"^FROM app AS models$", (ROOT / "Dockerfile").read_text(), re.M)
+
+
 def test_dockerfile_is_multi_stage_and_non_root() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", text, re.M)) >= 2
