@@ -13,7 +13,7 @@ $(BIN)/python:
 
 # reinstall only when the dependency list changes
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,browser]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,browser,models,llm]'
 	touch $(STAMP)
 
 install: $(STAMP)
