@@ -41,9 +41,9 @@ How
     6. Accepted only when the ramp is blurred (sigma >= ``MIN_SIGMA`` CSS px: a border, a
        focus ring or an anti-aliased edge is a step), the model explains the data (R^2 >=
        ``MIN_R2``), two sides show it (or only the one below, with two others measured
-       clean; or one, for a bar along the image edge), the side below was measured (or the
-       element reaches the image bottom), the vertical offset is determined (standard
-       error <= ``MAX_OFFSET_ERR``) and not upwards (``MAX_UPWARD``: light comes from
+       clean; or one, for a bar along the image edge; three when the side below is not
+       measured, with less confidence), the vertical offset is determined
+       (standard error <= ``MAX_OFFSET_ERR``) and not upwards (``MAX_UPWARD``: light comes from
        above), no parameter ran into a bound, and the darkening
        clears the noise. Confidence grows with depth (levels), fit quality and sides: on
        dark backgrounds shadows are a few levels deep and get less, or are left out.
@@ -390,10 +390,8 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
             or (shown < need and not below_only)
             or depth < MIN_LEVELS):
         return None
-    # a drop shadow is read mostly below the element: without that side (a neighbour or the
-    # rest of a split card there) the vertical offset is a guess, and so is one the data
-    # leave open
-    if (data[2] is None and H - (y + h) > 1) or not err[3] <= MAX_OFFSET_ERR * scale:
+    # a vertical offset the data leave open is a guess
+    if not err[3] <= MAX_OFFSET_ERR * scale:
         return None
     # light comes from above: an upward shadow is nearly always a misread (a box that is
     # only part of its surface, with a neighbour's shadow above it)
@@ -411,8 +409,13 @@ def fit_shadow(image: np.ndarray, box: tuple[int, int, int, int], *, scale: floa
     color, alpha = _colour(geom, sides, theta, amps, bg, side_bg, lossy)
     if alpha <= 0.0:
         return None
+    # without the side below (the rest of a split card, a neighbour there) the offset and
+    # the alpha rest on the other sides: take it only when three show a plausible shadow
+    unseen_below = data[2] is None and H - (y + h) > 1
+    if unseen_below and (shown < 3 or alpha > 1.25 * ALPHA_PRIOR):
+        return None
     noise = 3.0 if lossy else 1.0
-    conf = (0.3 + 0.35 * min(1.0, depth / (20.0 * noise))
+    conf = (0.3 - (0.15 if unseen_below else 0.0) + 0.35 * min(1.0, depth / (20.0 * noise))
             + 0.25 * min(1.0, max(0.0, (r2 - MIN_R2) / (0.99 - MIN_R2)))
             + 0.1 * (min(1.0, (shown - 2) / 2) if shown >= 2 else -1.0))
     if conf < MIN_CONFIDENCE:
