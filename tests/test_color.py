@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import io
-import os
 import re
 
 import cv2
@@ -22,6 +21,8 @@ from stylestream.extractors.color import (
     srgb_to_cielab,
 )
 from stylestream.schemas.tokens import EXTENSION_KEY, ColorToken
+
+from .support.browser import render
 
 PNG = ExtractContext(source_format="png")
 JPEG = ExtractContext(source_format="jpeg")
@@ -555,11 +556,6 @@ def test_tiny_image_has_no_roles():
 
 # --- roles on pages rendered by Chromium ---------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--hide-scrollbars"]
-
 ROLE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
 :root { %(vars)s }
 * { box-sizing: border-box; }
@@ -598,26 +594,11 @@ ROLE_THEMES = {
 
 @pytest.fixture(scope="module")
 def rendered_roles() -> dict[tuple[str, int], np.ndarray]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    out = {}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for theme, colours in ROLE_THEMES.items():
-                html = ROLE_PAGE % {
-                    "vars": " ".join(f"--{k}: {v};" for k, v in colours.items()),
-                    "cards": "".join(CARD % {"i": i} for i in range(6))}
-                for scale in (1, 2) if theme == "light" else (1,):
-                    pg = browser.new_page(viewport={"width": 1100, "height": 700},
-                                          device_scale_factor=scale)
-                    pg.set_content(html)
-                    out[theme, scale] = np.asarray(Image.open(io.BytesIO(pg.screenshot())).convert("RGB"))
-                    pg.close()
-        finally:
-            browser.close()
-    return out
+    pages = {theme: ROLE_PAGE % {
+        "vars": " ".join(f"--{k}: {v};" for k, v in colours.items()),
+        "cards": "".join(CARD % {"i": i} for i in range(6))}
+        for theme, colours in ROLE_THEMES.items()}
+    return {key: image for key, (image, _) in render(pages, width=1100, height=700).items()}
 
 
 @pytest.mark.browser

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import glob
 import io
-import os
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from stylestream.extractors.layout import Box, find_boxes
+
+from .support.browser import render
 
 SS = 4  # supersampling: Pillow shapes are aliased, a box filter makes them anti-aliased
 
@@ -148,10 +149,7 @@ def test_jpeg_screenshot_still_finds_the_boxes() -> None:
 
 # --- rendered by Chromium ----------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--hide-scrollbars",
-        "--font-render-hinting=none"]
+HINTING = ("--font-render-hinting=none",)
 
 PAGE = """<!doctype html><html><head><style>
 * { box-sizing: border-box; }
@@ -180,31 +178,16 @@ GEOMETRY_JS = """() => Object.fromEntries([...document.querySelectorAll('[id]')]
 }))"""
 
 
-def render(html: str, scales=(1, 2), width: int = 800, height: int = 260):
+def render_page(html: str, scales=(1, 2), width: int = 800, height: int = 260):
     """{scale: (screenshot RGB array, {id: (x, y, w, h, radius) in CSS px})}, one browser."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    out = {}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for scale in scales:
-                page = browser.new_page(viewport={"width": width, "height": height},
-                                        device_scale_factor=scale)
-                page.set_content(html)
-                geometry = page.evaluate(GEOMETRY_JS)
-                png = page.screenshot()
-                page.close()
-                out[scale] = (np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), geometry)
-        finally:
-            browser.close()
-    return out
+    shots = render({"page": html}, scales, width=width, height=height, extra_args=HINTING,
+                   script=GEOMETRY_JS)
+    return {scale: shot for (_, scale), shot in shots.items()}
 
 
 @pytest.fixture(scope="module")
 def rendered():
-    return render(PAGE)
+    return render_page(PAGE)
 
 
 @pytest.mark.browser

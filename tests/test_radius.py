@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import os
-
 import msgspec
 import numpy as np
 import pytest
@@ -14,6 +11,8 @@ from stylestream.extractors import ExtractContext
 from stylestream.extractors.layout import Box
 from stylestream.extractors.radius import extract, radius_scale
 from stylestream.schemas.tokens import EXTENSION_KEY
+
+from .support.browser import render
 
 SS = 4
 
@@ -100,10 +99,7 @@ def test_edge_boxes_tiny_and_deterministic() -> None:
 
 # --- rendered by Chromium ----------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--hide-scrollbars",
-        "--font-render-hinting=none"]
+HINTING = ("--font-render-hinting=none",)
 
 PAGE = """<!doctype html><html><head><style>
 * { box-sizing: border-box; }
@@ -127,28 +123,10 @@ body { margin: 0; padding: 24px; font: 14px/20px "DejaVu Sans", sans-serif; back
 WANT = {10, 5, 16}
 
 
-def render(html: str, scales=(1, 2)) -> dict[int, np.ndarray]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    out = {}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for scale in scales:
-                pg = browser.new_page(viewport={"width": 760, "height": 300}, device_scale_factor=scale)
-                pg.set_content(html)
-                png = pg.screenshot()
-                pg.close()
-                out[scale] = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-        finally:
-            browser.close()
-    return out
-
-
 @pytest.fixture(scope="module")
 def rendered() -> dict[int, np.ndarray]:
-    return render(PAGE)
+    shots = render({"page": PAGE}, width=760, height=300, extra_args=HINTING)
+    return {scale: image for (_, scale), (image, _) in shots.items()}
 
 
 @pytest.mark.browser

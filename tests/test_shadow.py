@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
 
 import cv2
 import msgspec
@@ -22,6 +20,8 @@ from stylestream.extractors.shadow import (
     shadow_tokens,
 )
 from stylestream.schemas.tokens import EXTENSION_KEY, ShadowToken
+
+from .support.browser import render
 
 BOX = (150, 100, 300, 180)
 
@@ -298,10 +298,6 @@ def test_extract_contract_tiny_and_deterministic() -> None:
 
 # --- Chromium-rendered box-shadows --------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--hide-scrollbars"]
-
 PAGE = """<!doctype html><html><head><style>
 *{box-sizing:border-box;margin:0}
 body{background:#f4f4f5;font:14px "DejaVu Sans",sans-serif;color:#18181b}
@@ -316,34 +312,15 @@ body{background:#f4f4f5;font:14px "DejaVu Sans",sans-serif;color:#18181b}
 </body></html>"""
 EXPECT = {"a": (24, 0, 8, 0.15), "b": (6, 0, 2, 0.2), "c": (50, 0, 25, 0.25)}
 
-browser = pytest.mark.skipif(not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-                             reason="no Chromium")
-
-
 @pytest.fixture(scope="module")
 def rendered() -> dict[int, tuple[np.ndarray, dict[str, tuple[float, ...]]]]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    out = {}
-    with playwright.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            for scale in (1, 2):
-                ctx = b.new_context(viewport={"width": 900, "height": 640},
-                                    device_scale_factor=scale)
-                page = ctx.new_page()
-                page.set_content(PAGE)
-                rects = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.c')]
-                    .map(e => { const r = e.getBoundingClientRect();
-                                return [e.id, [r.left, r.top, r.width, r.height]]; }))""")
-                png = page.screenshot(type="png")
-                ctx.close()
-                out[scale] = (np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), rects)
-        finally:
-            b.close()
-    return out
+    rects = """() => Object.fromEntries([...document.querySelectorAll('.c')]
+        .map(e => { const r = e.getBoundingClientRect();
+                    return [e.id, [r.left, r.top, r.width, r.height]]; }))"""
+    shots = render({"page": PAGE}, width=900, height=640, script=rects)
+    return {scale: shot for (_, scale), shot in shots.items()}
 
 
-@browser
 @pytest.mark.browser
 @pytest.mark.parametrize("scale", [1, 2])
 def test_chromium_box_shadows(rendered, scale: int) -> None:
@@ -361,7 +338,6 @@ def test_chromium_box_shadows(rendered, scale: int) -> None:
                       others=list(boxes.values())) is None
 
 
-@browser
 @pytest.mark.browser
 def test_chromium_page_through_extract(rendered) -> None:
     """The whole extractor (element boxes from the layout extractor) on the rendered page:

@@ -5,8 +5,6 @@ with known CSS sizes, light and dark, at device scale 1 and 2."""
 from __future__ import annotations
 
 import glob
-import io
-import os
 import textwrap
 
 import msgspec
@@ -18,6 +16,8 @@ from stylestream.extractors import ExtractContext
 from stylestream.extractors.text import TextLine, find_text_lines
 from stylestream.extractors.typography import extract
 from stylestream.schemas.tokens import EXTENSION_KEY
+
+from .support.browser import render
 
 SANS = "Quick brown foxes jump over the lazy dog 0123"
 PARAGRAPH = ("Every product team keeps a design system but few keep it in sync with what "
@@ -232,10 +232,6 @@ def test_dark_theme_and_other_family() -> None:
 
 # --- Chromium ------------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--hide-scrollbars", "--font-render-hinting=none"]
 CSS_SIZES = (12, 14, 16, 20, 24, 32)
 
 
@@ -265,29 +261,12 @@ def chromium_page(bg: str, fg: str, muted: str, family: str) -> str:
 
 @pytest.fixture(scope="module")
 def chromium_shots() -> dict[tuple[str, int], np.ndarray]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
     pages = {
         "light": chromium_page("#ffffff", "#1f2937", "#4b5563", '"Liberation Sans", sans-serif'),
         "dark": chromium_page("#0f172a", "#e2e8f0", "#94a3b8", '"DejaVu Sans", sans-serif'),
     }
-    shots = {}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            for scale in (1, 2):
-                ctx = browser.new_context(viewport={"width": 1100, "height": 760},
-                                          device_scale_factor=scale)
-                page = ctx.new_page()
-                for name, html in pages.items():
-                    page.set_content(html)
-                    png = page.screenshot()
-                    shots[(name, scale)] = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-                ctx.close()
-        finally:
-            browser.close()
-    return shots
+    shots = render(pages, width=1100, height=760, extra_args=("--font-render-hinting=none",))
+    return {key: image for key, (image, _) in shots.items()}
 
 
 @pytest.mark.browser
