@@ -172,7 +172,10 @@ def extract_local(
                           source_format=sniff_format(data) or "")
     doc: dict[str, Any] = {}
     for name in names:
-        deep_merge(doc, msgspec.to_builtins(CATALOG[name].load()(pixels, ctx)))
+        spec = CATALOG[name]
+        if spec.kind != "function":
+            raise ValueError(f"{name} is a loaded extractor (model/LLM): run it on a worker")
+        deep_merge(doc, msgspec.to_builtins(spec.load()(pixels, ctx)))
     return doc
 
 
