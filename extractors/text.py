@@ -39,12 +39,26 @@ Units and limits
     two pieces of text less than a word space apart on one row and one background are one
     line (a multi-colour line takes the colour farthest from its background). ~0.5 ms per
     line plus ~30 ms per 1440x900 image on one core.
-    Deterministic: same pixels, same lines; nothing cached between calls.
+    Deterministic: same pixels, same lines.
+
+Memo
+    Several extractors running in one process (``extract_local``, the naming and depth
+    extractors) ask for the lines of the same image. ``find_text_lines`` keeps the last
+    ``MEMO_SIZE`` results per process, keyed by a digest (BLAKE2b) of the image's bytes with
+    its shape and dtype; a hit returns a new list of the same frozen ``TextLine`` objects
+    (the memo holds tuples, so no caller can change what another one gets). The memo is
+    thread-safe (one lock) and never changes a result: a changed pixel misses.
+    ``layout.find_boxes`` uses the same ``Memo`` class. ``clear_memo()`` empties both.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -104,10 +118,74 @@ class TextLine:
     cap_count: int = 0
 
 
+#: results each detector memo keeps (per process)
+MEMO_SIZE = 2
+
+
+class Memo:
+    """A small thread-safe LRU of immutable results, keyed by an image digest and the
+    call's arguments (see the module doc)."""
+
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        try:
+            hash(key)
+        except TypeError:  # an argument that cannot be a key (unhashable lines): no memo
+            return compute()
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()  # outside the lock: a slow image does not hold up other threads
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+def image_key(image: np.ndarray) -> tuple:
+    """(digest of the pixels, shape, dtype): equal keys mean equal arrays."""
+    a = np.ascontiguousarray(image)
+    return (hashlib.blake2b(memoryview(a).cast("B"), digest_size=20).digest(), a.shape, a.dtype.str)
+
+
+_MEMO = Memo()
+
+
+def clear_memo() -> None:
+    """Forget every memoised detector result (text lines and boxes) of this process."""
+    _MEMO.clear()
+    from stylestream.extractors import layout
+
+    layout._MEMO.clear()
+
+
 def find_text_lines(image: np.ndarray) -> list[TextLine]:
     """Text lines of an RGB uint8 (H, W, 3) image, sorted by (y, x). See the module doc."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
+    return list(_lines_memo(image, image_key(image)))
+
+
+def _lines_memo(image: np.ndarray, key: tuple) -> tuple[TextLine, ...]:
+    return _MEMO.get(key, lambda: tuple(_find_text_lines(image)))  # type: ignore[no-any-return]
+
+
+def _find_text_lines(image: np.ndarray) -> list[TextLine]:
     H, W = image.shape[:2]
     if H < 8 or W < 8:
         return []
