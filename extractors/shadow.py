@@ -47,7 +47,14 @@ How
        above), no parameter ran into a bound, and the darkening
        clears the noise. Confidence grows with depth (levels), fit quality and sides: on
        dark backgrounds shadows are a few levels deep and get less, or are left out.
-    7. Scale: similar shadows (blur, offsetY) are grouped; names by ascending blur (``sm``,
+    7. Elements the layout misses (a white card or popover on a white page whose only edge
+       is its shadow, a coloured button whose glow never settles within the layout's
+       profile): straight edges whose first outside pixel differs and whose outside keeps
+       lightening for three more pixels (``_edge_maps``), paired left/right or top/bottom
+       with the same extent and fill, closed by the other sides' edges where they show (a
+       top that does not show is modelled above the measured lines and not measured);
+       at most ``MAX_EDGE_BOXES`` of them, fitted with the same guards as above.
+    8. Scale: similar shadows (blur, offsetY) are grouped; names by ascending blur (``sm``,
        ``md``, ``lg``, ``xl``, ``2xl``...); value = the members' median; the group's
        ``$extensions`` list every element's box and token in elevation order.
 
@@ -56,10 +63,9 @@ Units and limits
     DTCG sRGB with alpha. A multi-layer shadow (Tailwind ``0 1px 3px .., 0 1px 2px -1px ..``)
     is fitted as one effective shadow (the group's ``$description`` says so): its blur lies
     between the layers', usually near the widest. Faint shadows (alpha x background under
-    ~3 levels at the edge), inset shadows, glows lighter than the background and
-    elements the layout does not find (a white card on a white page whose only edge is its
-    shadow; buttons whose outside never settles within the layout's profile) are not
-    reported. Tuned on headless Chromium screenshots; a renderer blurring with a true
+    ~3 levels at the edge), inset shadows, glows lighter than the background, hard
+    (blur 0) offset shadows, pills with only the side below shadowed, and elements whose
+    shadow shows on fewer than two straight sides are not reported. Tuned on headless Chromium screenshots; a renderer blurring with a true
     Gaussian reads ~5-10 % wider. Boxes are ``[x, y, w, h]`` in image px.
 
 Pure and deterministic: no I/O; same input, same output.
@@ -156,8 +162,11 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
     if min(image.shape[:2]) < 2 * MIN_SIDE * scale:
         return {"shadow": {}}
     boxes, backgrounds, radii = _element_boxes(image)
+    lossy = ctx.source_format.lower() in ("jpeg", "jpg")
     fits = fit_shadows(image, boxes, scale=scale, backgrounds=backgrounds, radii=radii,
-                       lossy=ctx.source_format.lower() in ("jpeg", "jpg"))
+                       lossy=lossy)
+    cands = _edge_candidates(image, scale, lossy, boxes)
+    fits += _fit_edge_candidates(image, cands, boxes, scale, lossy, fits)
     return {"shadow": shadow_tokens(fits, scale)}
 
 
@@ -1000,6 +1009,259 @@ def _colour(geom: _Geometry, sides, theta, amps, bg: np.ndarray, side_bg, lossy:
         return (0, 0, 0), 0.0
     col = np.clip(bg - k / alpha, 0, 255)
     return tuple(int(round(v)) for v in col), alpha
+
+
+# --- elements the layout does not find -----------------------------------------------------
+
+#: least length (CSS px) of a straight shadowed edge worth a candidate
+EDGE_RUN = 12
+#: most candidates from the edge search fitted per image
+MAX_EDGE_BOXES = 6
+#: most fits of edge candidates per image (each tried as found, then grown by a border)
+MAX_EDGE_FITS = 8
+
+
+def _edge_maps(img: np.ndarray, flat: int) -> dict[str, np.ndarray]:
+    """Per side name, pixels on a straight element edge that a shadow ramp leaves:
+    the pixel and the next one inside agree (a flat fill), the first pixel outside differs
+    by >= 2 levels, and beyond it the outside keeps lightening, monotonically, for three more
+    pixels (a blurred falloff; a border or an anti-aliased edge is flat after one pixel).
+    Luma x 10 in int16; ``right``/``left`` maps are transposed (rows are columns)."""
+    lum = (img[..., 0].astype(np.int16) * 3 + img[..., 1].astype(np.int16) * 6
+           + img[..., 2].astype(np.int16))
+    out: dict[str, np.ndarray] = {}
+    for axis, far, near in ((0, "bottom", "top"), (1, "right", "left")):
+        d = np.diff(lum, axis=axis)  # d[k] = L[k + 1] - L[k]
+        if axis == 1:
+            d = d.T
+        n = d.shape[0]
+        if n < 6:
+            out[far] = out[near] = np.zeros((0, 0), bool)
+            continue
+        ad = np.abs(d)
+        fl, st = ad <= flat, ad >= 20
+        up, dn = d >= -5, d <= 5
+        s2 = d[:-1] + d[1:]
+        m = np.zeros((n + 1,) + d.shape[1:], bool)
+        # the far side (bottom, right) at pixel k: fill k-1..k, outside k+1.. lightening
+        m[1:n - 3] = (fl[0:n - 4] & st[1:n - 3] & up[2:n - 2] & up[3:n - 1] & up[4:n]
+                      & (s2[3:n - 1] >= 10))
+        m2 = np.zeros_like(m)
+        # the near side (top, left) at pixel k: fill k..k+1, outside k-1.. lightening
+        m2[4:n] = (fl[4:n] & st[3:n - 1] & dn[2:n - 2] & dn[1:n - 3] & dn[0:n - 4]
+                   & (s2[0:n - 4] <= -10))
+        out[far], out[near] = m, m2
+    return out
+
+
+def _runs(m: np.ndarray, minlen: int, gap: int) -> list[tuple[int, int, int]]:
+    """(row, start, end exclusive) of runs of True of length >= ``minlen`` per row, runs
+    on one row closer than ``gap`` joined."""
+    rows = np.flatnonzero(m.sum(axis=1) >= minlen)
+    if len(rows) == 0:
+        return []
+    sub = m[rows]
+    p = np.zeros((len(rows), sub.shape[1] + 2), np.int8)
+    p[:, 1:-1] = sub
+    d = np.diff(p, axis=1)
+    rs, cs = np.nonzero(d == 1)
+    _, ce = np.nonzero(d == -1)
+    out: list[tuple[int, int, int]] = []
+    cur = None
+    for r, a, b in zip(rs.tolist(), cs.tolist(), ce.tolist()):
+        if cur is not None and cur[0] == r and a - cur[2] <= gap:
+            cur = (r, cur[1], b)
+            continue
+        if cur is not None and cur[2] - cur[1] >= minlen:
+            out.append((int(rows[cur[0]]), cur[1], cur[2]))
+        cur = (r, a, b)
+    if cur is not None and cur[2] - cur[1] >= minlen:
+        out.append((int(rows[cur[0]]), cur[1], cur[2]))
+    return out
+
+
+def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
+                     known: Sequence[tuple[int, int, int, int]]):
+    """Boxes of flat elements whose only edge is their shadow (a white card on a white
+    page, a popover, a coloured button with a large shadow), which the layout does not
+    find: straight shadowed edges (``_edge_maps``) on two opposite sides with the same
+    extent and the same fill, closed by the other two sides' edges where they show.
+    Returns [(box, radius)], boxes matching a known one left out."""
+    H, W = image.shape[:2]
+    step = max(1, int(scale))  # at device scale 2 the search runs on every other pixel
+    img = image[::step, ::step] if step > 1 else image
+    maps = _edge_maps(img, 30 if lossy else 10)
+    minlen = max(8, int(round(EDGE_RUN * scale / step)))
+    runs = {k: _runs(m, minlen, max(3, int(round(8 * scale / step)))) for k, m in maps.items()}
+    if not any(runs.values()):
+        return []
+    lum = img.astype(np.float32) @ _LUMA.astype(np.float32)
+    reach = int(round(40 * scale / step))
+    min_side = int(math.ceil(MIN_SIDE * scale / step))
+    boxes: list[tuple[int, int, int, int, float]] = []
+
+    def close(r1, r2) -> bool:  # two edges of one element: overlapping along most of it
+        both = min(r1[2], r2[2]) - max(r1[1], r2[1])
+        return both >= 0.7 * max(r1[2] - r1[1], r2[2] - r2[1])
+
+    def same_fill(p1, p2) -> bool:
+        return abs(float(lum[p1]) - float(lum[p2])) <= (4.0 if lossy else 2.0)
+
+    def cross(runs_a, runs_b, lo: int, hi: int, a0: int, a1: int, pick_max: bool):
+        """The run of runs_b at position in [lo, hi] covering most of a0..a1."""
+        best = None
+        for pos, s, e in runs_b:
+            if not lo <= pos <= hi:
+                continue
+            cover = min(e, a1) - max(s, a0)
+            if cover < 0.5 * (a1 - a0):
+                continue
+            key = pos if pick_max else -pos
+            if best is None or key > best[0]:
+                best = (key, pos)
+        return None if best is None else best[1]
+
+    # left and right edges of one element: each left edge with the nearest right edge
+    # beside it (overlapping along most of the shorter)
+    def nearest(pos, a, b, others, lo, hi):
+        best = None
+        for q, c, d in others:
+            if not lo <= q <= hi or min(b, d) - max(a, c) < 0.6 * min(b - a, d - c):
+                continue
+            key = (abs(c - a) + abs(d - b), abs(q - pos))
+            if best is None or key < best[0]:
+                best = (key, (q, c, d))
+        return None if best is None else best[1]
+
+    for xl, a, b in runs["left"]:
+        r = nearest(xl, a, b, runs["right"], xl + min_side - 1, img.shape[1])
+        if r is None:
+            continue
+        xr, c, d = r
+        if not close((0, a, b), (0, c, d)):
+            continue
+        mid = (max(a, c) + min(b, d)) // 2
+        if not same_fill((mid, xl), (mid, xr)):
+            continue
+        y1 = max(b, d)
+        y0 = min(a, c)
+        yb = cross(None, runs["bottom"], y1 - 1, y1 + reach, xl, xr, False)
+        yt = cross(None, runs["top"], y0 - reach, y0, xl, xr, True)
+        gaps = []
+        if yb is not None:
+            gaps.append(yb + 1 - y1)
+            y1 = yb + 1
+        if yt is not None:
+            gaps.append(y0 - yt)
+            y0 = yt
+        if y1 - y0 < min_side:
+            continue
+        boxes.append((xl, y0, xr + 1 - xl, y1 - y0, float(min(gaps)) if gaps else 0.0,
+                      yt is not None))
+    # top and bottom edges of one element (pills: no straight sides)
+    for yt, a, b in runs["top"]:
+        r = nearest(yt, a, b, runs["bottom"], yt + min_side - 1, yt + 2 * reach)
+        if r is None:
+            continue
+        yb, c, d = r
+        if not close((0, a, b), (0, c, d)):
+            continue
+        if True:
+            mid = (max(a, c) + min(b, d)) // 2
+            if not same_fill((yt, mid), (yb, mid)):
+                continue
+            if any(xl <= min(a, c) and xr >= max(b, d) and y <= yt + 2 and y + h >= yb - 1
+                   for xl, y, w, h, _, _ in boxes for xr in (xl + w,)):
+                continue  # closed by its sides already
+            # walk the middle row out from the runs' ends while it keeps the fill
+            ym = (yt + yb) // 2
+            fill = float(lum[yt, mid])
+            row = lum[ym]
+            ends = []
+            for start, stepx in ((min(a, c), -1), (max(b, d) - 1, 1)):
+                xx, n = start, 0
+                while 0 <= xx + stepx < img.shape[1] and n <= (yb - yt) // 2 + 2 and \
+                        abs(float(row[xx + stepx]) - fill) <= 2.0:
+                    xx += stepx
+                    n += 1
+                if n > (yb - yt) // 2 + 2 or not 0 < xx < img.shape[1] - 1:
+                    ends = []
+                    break
+                ends.append((xx, n))
+            if len(ends) != 2:
+                continue
+            x0, x1 = ends[0][0], ends[1][0] + 1
+            boxes.append((x0, yt, x1 - x0, yb + 1 - yt, float(min(ends[0][1], ends[1][1])),
+                          True))
+    out: list[tuple[tuple[int, int, int, int], float, bool]] = []
+    tol = 3 * scale
+    for x, y, w, h, gap, top in boxes:
+        box = (x * step, y * step, w * step, h * step)
+        if box[2] * box[3] > 0.8 * W * H:
+            continue
+        if any(all(abs(p - q) <= tol for p, q in zip(_corners(box), _corners(k)))
+               for k in list(known) + [o for o, _, _ in out]):
+            continue
+        out.append((box, min(gap * step, min(box[2], box[3]) / 2.0), top))
+    out.sort(key=lambda t: (-t[0][2] * t[0][3], t[0][1], t[0][0]))
+    return out[:MAX_EDGE_BOXES]
+
+
+def _corners(b) -> tuple[int, int, int, int]:
+    return (b[0], b[1], b[0] + b[2], b[1] + b[3])
+
+
+def _fit_edge_candidates(image, cands, known, scale: float, lossy: bool,
+                         fitted: Sequence[ShadowFit]) -> list[ShadowFit]:
+    """Fit each edge candidate as found and grown by one CSS px (the first pixel outside
+    may be a border); the better fit, when neither overlaps an element already fitted."""
+    out: list[ShadowFit] = []
+    g = max(1, int(round(scale)))
+    budget = MAX_EDGE_FITS
+    for box, radius, top in cands:
+        best = None
+        for grow in (0, g):
+            b = (box[0] - grow, box[1] - grow, box[2] + 2 * grow, box[3] + 2 * grow)
+            if b[0] < 0 or b[1] < 0 or budget <= 0:
+                continue
+            budget -= 1
+            lid = []
+            if not top:
+                # a top edge that does not show lies above where the sides' edges start:
+                # model it above the measured lines and do not measure there
+                ext = int(round(0.15 * b[3] / 0.85))
+                b = (b[0], b[1] - ext, b[2], b[3] + ext)
+                lid = [(b[0], b[1] - 1, b[2], 1)]
+            # boxes the element partly covers (a popover over a table) lie beneath it
+            # (or abut it: a table row cut in two by it)
+            near = [k for k in known if _gap(b, k) > scale or (
+                k[0] <= b[0] and k[1] <= b[1] and k[0] + k[2] >= b[0] + b[2]
+                and k[1] + k[3] >= b[1] + b[3])]
+            best = fit_shadow(image, b, scale=scale, radius=radius, lossy=lossy,
+                              others=near + lid)
+            if best is not None:
+                break
+        if best is None:
+            continue
+        if any(_overlap(best.box, f.box) > 0.5 for f in list(fitted) + out):
+            continue
+        out.append(best)
+    return out
+
+
+def _gap(a, b) -> float:
+    """Distance between two boxes (0 when they touch or overlap)."""
+    dx = max(b[0] - (a[0] + a[2]), a[0] - (b[0] + b[2]), 0)
+    dy = max(b[1] - (a[1] + a[3]), a[1] - (b[1] + b[3]), 0)
+    return float(max(dx, dy))
+
+
+def _overlap(a, b) -> float:
+    ix = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    iy = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if ix <= 0 or iy <= 0:
+        return 0.0
+    return ix * iy / float(min(a[2] * a[3], b[2] * b[3]))
 
 
 # --- tokens --------------------------------------------------------------------------------

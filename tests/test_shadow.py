@@ -355,3 +355,24 @@ def test_chromium_page_through_extract(rendered) -> None:
         values[scale] = blurs
     # the layout extractor may find a different subset of the cards at each scale
     assert values[1] and values[2]
+
+
+def test_white_popover_whose_only_edge_is_its_shadow() -> None:
+    """``0 10px 15px -3px`` under a white menu on a white page: the top edge does not show
+    and the layout has no stable outside colour around it; the edge search finds it."""
+    from stylestream.extractors.shadow import _edge_candidates
+
+    img = draw(blur=15, oy=10, spread=-3, alpha=0.1)
+    cands = _edge_candidates(img, 1.0, False, [])
+    assert cands, "no edge candidate"
+    group = extract(img, ExtractContext())["shadow"]
+    tokens = [t for k, t in group.items() if not k.startswith("$")]
+    assert len(tokens) == 1
+    assert tokens[0].value.offsetY.value == pytest.approx(10, abs=3)
+    assert tokens[0].value.blur.value == pytest.approx(15, rel=0.35)
+
+
+def test_edge_search_leaves_flat_and_bordered_cards_alone() -> None:
+    for img in (draw(blur=0, alpha=0.0, border=(209, 213, 219)),
+                draw(blur=0, spread=3, oy=0, alpha=0.35, color=(99, 102, 241))):
+        assert extract(img, ExtractContext())["shadow"] == {}
