@@ -293,6 +293,8 @@ class Timeline:
         if message.stage == "accepted":
             self._print(f"accepted  {md.request_id}  mode={md.mode}  "
                         f"extractors: {', '.join(md.extractors or [])}")
+            for name, error in (md.unavailable or {}).items():
+                self._print(f"  unavailable: {name}: {error.code}: {error.message}")
             return
         if message.stage in ("extractor_complete", "extractor_failed", "cv_complete", "ai_complete"):
             done, total = md.extractors_completed or 0, md.extractors_total or 1
