@@ -288,11 +288,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     h, w, _ = img.shape
     n = h * w
     codes = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
-    flat = codes.ravel()
-    srt = np.sort(flat)
-    starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
-    uniq = srt[starts]
-    counts = np.diff(np.r_[starts, n])
+    uniq, counts, run_label = _count_colours(codes.ravel())
 
     radius = MERGE_LOSSY if lossy else MERGE_LOSSLESS
 
@@ -327,7 +323,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     seed_lab = lab[seeds]
     seed_codes = uniq[seeds]
 
-    labels = _label_image(codes, uniq, assigned)  # (h, w), -1 = colour in no cluster
+    labels = run_label(assigned).reshape(h, w)  # -1 = colour in no cluster
     pixels = np.bincount(labels.ravel() + 1, minlength=k + 1)[1:]
     # purity: share of a cluster's pixels at (lossless) or within noise of (lossy) its
     # seed colour. Flat UI colours are pure; gradient bands and photos are not.
@@ -455,6 +451,7 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
     pool_rgb = _unpack(uniq[pool]).astype(np.float64)
     pool_n = counts[pool].astype(np.float64)
     base_of = np.full(k, -1)
+    rels = {int(b): pool_rgb - seed_rgb[b] for b in bases}
     for c in cand:
         best, best_nb = -1, 0.0
         for b in bases:
@@ -462,12 +459,13 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
             length = float(np.sqrt(d @ d))
             if length < TEXT_MIN_CONTRAST:
                 continue
-            rel = pool_rgb - seed_rgb[b]
+            rel = rels[int(b)]
             t = (rel[:, 0] * d[0] + rel[:, 1] * d[1] + rel[:, 2] * d[2]) / (length * length)
-            resid = np.abs(rel - t[:, None] * d[None, :]).max(axis=1)
-            between = (t > 0.08) & (t < 0.92) & (resid <= 3.0 + 0.02 * length)
+            on = np.flatnonzero((t > 0.08) & (t < 0.92))  # the residual only where it matters
+            resid = np.abs(rel[on] - t[on, None] * d[None, :]).max(axis=1)
+            between = on[resid <= 3.0 + 0.02 * length]
             nb = float(pool_n[between].sum())
-            if np.count_nonzero(between) >= 5 and nb > best_nb:
+            if len(between) >= 5 and nb > best_nb:
                 best, best_nb = int(b), nb
         if best >= 0 and best_nb >= 0.3 * seed_count[c]:
             base_of[c] = best
@@ -545,12 +543,41 @@ def _line_votes(lines, seed_rgb: np.ndarray, strict: np.ndarray, loose: np.ndarr
     return votes
 
 
-def _label_image(codes: np.ndarray, uniq: np.ndarray, assigned: np.ndarray) -> np.ndarray:
-    """Cluster of every pixel, through a 2**24-entry lookup table (only the pages of it
-    that colours touch are ever written; faster than a binary search even for 300k)."""
-    lut = np.empty(1 << 24, np.int32)
-    lut[uniq] = assigned
-    return lut[codes]
+def _count_colours(flat: np.ndarray):
+    """Distinct packed colours (ascending), their pixel counts, and a function mapping a
+    per-colour value array (e.g. cluster of each colour) to a per-pixel array.
+
+    A UI screenshot is mostly long same-colour runs along rows (a 1440 x 900 page has a
+    few ten thousand), so only the runs are sorted and per-pixel values are repeated
+    out of them. Noisy images (JPEG, photos) have about as many runs as pixels: then the
+    pixels are sorted and a 2**24-entry lookup table maps colours to values (only the
+    pages of it that colours touch are ever written)."""
+    n = flat.size
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    if len(starts) <= n // 4:
+        run_code = flat[starts]
+        run_len = np.diff(np.r_[starts, n])
+        o = np.argsort(run_code, kind="stable")
+        s = run_code[o]
+        first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        uniq = s[first]
+        counts = np.add.reduceat(run_len[o], first)
+        inv = np.empty(len(run_code), np.intp)
+        inv[o] = np.repeat(np.arange(len(uniq)), np.diff(np.r_[first, len(s)]))
+
+        def per_pixel(values: np.ndarray) -> np.ndarray:
+            return np.repeat(values[inv], run_len)
+        return uniq, counts, per_pixel
+    srt = np.sort(flat)
+    starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
+    uniq = srt[starts]
+    counts = np.diff(np.r_[starts, n])
+
+    def per_pixel_lut(values: np.ndarray) -> np.ndarray:
+        lut = np.empty(1 << 24, values.dtype)
+        lut[uniq] = values
+        return lut[flat]
+    return uniq, counts, per_pixel_lut
 
 
 def _flat_mask(img: np.ndarray, tol: int) -> np.ndarray:
@@ -783,20 +810,27 @@ def _example_boxes(labels, core, kept, runs, stride):
     boxes: dict[int, list[tuple[int, int, int, int]]] = {}
     n, comp, stats, _ = cv2.connectedComponentsWithStats(core.view(np.uint8), connectivity=4)
     if n > 1:
-        comp_label = np.full(n, -1, np.int64)
-        comp_label[comp[core]] = labels[1:-1, 1:-1][core]
         ids = np.arange(1, n)
+        top, left = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_LEFT]
         area = stats[1:, cv2.CC_STAT_AREA]
-        lbl = comp_label[1:]
-        o = np.lexsort((stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP], -area, lbl))
-        kept_set = set(int(c) for c in kept)
-        for i in o:
+        # adjacent core pixels share their cluster, so a component's cluster is the label
+        # of any of its pixels: take the first one on its top row (short scans, no
+        # full-image pass)
+        width = stats[1:, cv2.CC_STAT_WIDTH]
+        seg = np.repeat(np.arange(n - 1), width)
+        cols = left[seg] + np.arange(len(seg)) - (np.cumsum(width) - width)[seg]
+        hit = np.flatnonzero(comp[top[seg], cols] == ids[seg])
+        hit = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]  # first hit per component
+        lbl = labels[1 + top, 1 + cols[hit]].astype(np.int64)
+        o = np.lexsort((left, top, -area, lbl))
+        o = o[np.isin(lbl[o], kept)]
+        # the first three components of each kept cluster in that order
+        lo = lbl[o]
+        pos = np.arange(len(o))
+        first = np.maximum.accumulate(np.where(np.r_[True, lo[1:] != lo[:-1]], pos, 0))
+        for i in o[pos - first < 3]:
             c = int(lbl[i])
-            if c not in kept_set:
-                continue
             lst = boxes.setdefault(c, [])
-            if len(lst) >= 3:
-                continue
             j = ids[i]
             x, y, w_, h_ = (int(v) for v in stats[j, :4])
             # core pixels sit one pixel inside the area; the core image is offset by 1
