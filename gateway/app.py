@@ -275,9 +275,10 @@ async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
     await bus.poll_liveness()
     poller = asyncio.create_task(bus.liveness_loop())
     yield
-    poller.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await poller
+    # stopped by an event, not cancel(): a cancel that lands while a nats-py request
+    # completes can be swallowed (Python 3.11 wait_for), leaving the loop running forever
+    bus.stop_polling()
+    await poller
     await bus.close()
 
 

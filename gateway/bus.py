@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -54,6 +55,7 @@ class GatewayBus:
         self._status: dict[str, ExtractorStatus] = {}
         self._kv: KeyValue | None = None
         self._all_live = asyncio.Event()
+        self._stop_polling = asyncio.Event()
 
     @classmethod
     async def connect(cls, settings: Settings, extractors: Iterable[str]) -> GatewayBus:
@@ -116,9 +118,14 @@ class GatewayBus:
             self._all_live.clear()
 
     async def liveness_loop(self) -> None:
-        while True:
+        """Poll until ``stop_polling()``; each pass is bounded by its requests' timeouts."""
+        while not self._stop_polling.is_set():
             await self.poll_liveness()
-            await asyncio.sleep(self.settings.liveness_interval_s)  # periodic poll, not a wait
+            with contextlib.suppress(TimeoutError):  # the period between polls
+                await asyncio.wait_for(self._stop_polling.wait(), self.settings.liveness_interval_s)
+
+    def stop_polling(self) -> None:
+        self._stop_polling.set()
 
     async def streams_exist(self) -> bool:
         try:

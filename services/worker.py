@@ -361,9 +361,9 @@ class ExtractorWorker:
 
 
 async def poll_consumers(js: JetStreamContext, names: list[str], metrics: WorkerMetrics,
-                         interval_s: float) -> None:
-    """Export each served consumer's backlog (num_pending, num_ack_pending)."""
-    while True:
+                         interval_s: float, stop: asyncio.Event) -> None:
+    """Export each served consumer's backlog (num_pending, num_ack_pending) until ``stop``."""
+    while not stop.is_set():
         for name in names:
             try:
                 info = await js.consumer_info(IMAGES_STREAM, consumer_name(name), timeout=2)
@@ -371,7 +371,8 @@ async def poll_consumers(js: JetStreamContext, names: list[str], metrics: Worker
                 continue
             metrics.pending.labels(consumer_name(name)).set(info.num_pending or 0)
             metrics.ack_pending.labels(consumer_name(name)).set(info.num_ack_pending or 0)
-        await asyncio.sleep(interval_s)  # periodic export, not a wait
+        with contextlib.suppress(TimeoutError):  # the period between exports
+            await asyncio.wait_for(stop.wait(), interval_s)
 
 
 async def run_workers(
@@ -398,6 +399,8 @@ async def run_workers(
     runners = {s.name: build_runner(s, settings, options) for s in specs}
     nc = await connect(settings.nats_url, f"stylestream-worker-{'+'.join(names)}")
     poller: asyncio.Task[None] | None = None
+    # its own stop event: a cancel() landing as a nats-py request completes can be lost
+    polling = asyncio.Event()
     try:
         js = nc.jetstream()
         await ensure_topology(js, names, settings)
@@ -414,11 +417,12 @@ async def run_workers(
         workers = [ExtractorWorker(js, s, settings, runners[s.name], ident=ident,
                                    concurrency=concurrency, metrics=metrics) for s in specs]
         poller = asyncio.create_task(
-            poll_consumers(js, names, metrics, settings.liveness_interval_s * 5))
+            poll_consumers(js, names, metrics, settings.liveness_interval_s * 5, polling))
         await asyncio.gather(*(w.run(stop) for w in workers))
     finally:
+        polling.set()
         if poller is not None:
-            poller.cancel()
+            await poller
         await close_connection(nc)
         if runner is not None:
             await runner.cleanup()
