@@ -207,26 +207,14 @@ for _name, _weight, _about in (
     register(ExtractorSpec(name=_name, target=f"stylestream.extractors.{_name}:extract", tier=1,
                            weight=_weight, description=_about))
 
-register(ExtractorSpec(
-    name="depth",
-    target="stylestream.extractors.depth:load",
-    tier=2,
-    weight=0.4,
-    description="MiDaS-style depth: elevation order of surfaces, refining the shadow group",
-    kind="loaded",
-    group="models",
-    max_batch=8,
-))
-register(ExtractorSpec(
-    name="style",
-    target="stylestream.extractors.style:load",
-    tier=2,
-    weight=0.5,
-    description="CLIP zero-shot style labels (minimal, corporate, playful, ...) and embedding",
-    kind="loaded",
-    group="models",
-    max_batch=8,
-))
+# the model worker's group: one process loads both, micro-batching each
+for _name, _weight, _about in (
+    ("depth", 0.4, "MiDaS-style depth: elevation order of surfaces, refining the shadow group"),
+    ("style", 0.5, "CLIP zero-shot style labels (minimal, corporate, playful, ...) and embedding"),
+):
+    register(ExtractorSpec(name=_name, target=f"stylestream.extractors.{_name}:load", tier=2,
+                           weight=_weight, description=_about, kind="loaded", group="models",
+                           max_batch=8))
 register(ExtractorSpec(
     name="naming",
     target="stylestream.extractors.naming:load",

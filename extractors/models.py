@@ -18,6 +18,7 @@ What the helpers fix for every model
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,33 +39,28 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def import_torch() -> Any:
-    """``torch``, or ``ModelUnavailable`` saying how to install it."""
+def _require(module: str) -> Any:
+    """Import an optional dependency, or raise ``ModelUnavailable`` saying how to install it."""
     try:
-        import torch
+        return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ModelUnavailable(f"torch is not installed ({exc}); {INSTALL_HINT}") from exc
-    return torch
+        raise ModelUnavailable(f"{module} is not installed ({exc}); {INSTALL_HINT}") from exc
+
+
+def import_torch() -> Any:
+    return _require("torch")
 
 
 def import_timm() -> Any:
     _offline()
     import_torch()
-    try:
-        import timm
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ModelUnavailable(f"timm is not installed ({exc}); {INSTALL_HINT}") from exc
-    return timm
+    return _require("timm")
 
 
 def import_open_clip() -> Any:
     _offline()
     import_torch()
-    try:
-        import open_clip
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ModelUnavailable(f"open_clip is not installed ({exc}); {INSTALL_HINT}") from exc
-    return open_clip
+    return _require("open_clip")
 
 
 def default_threads(threads: int | None) -> int:
