@@ -37,7 +37,7 @@ Units and limits
     sans fonts stand 0-5 % above the capitals. Text smaller than ~6 px x-height is unreliable;
     single glyphs, text on photos and text touching boxes or underlines may be missed;
     two pieces of text less than a word space apart on one row and one background are one
-    line (a multi-colour line takes the colour farthest from its background). ~0.5 ms per
+    line (a multi-colour line takes the colour farthest from its background). ~0.3 ms per
     line plus ~30 ms per 1440x900 image on one core.
     Deterministic: same pixels, same lines.
 
@@ -334,52 +334,79 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     # the edge box reaches one pixel beyond the ink; one more gives a clean frame
     cx0, cy0 = max(x0 - 1, 0), max(y0 - 1, 0)
     cx1, cy1 = min(x1 + 1, W), min(y1 + 1, H)
-    crop = image[cy0:cy1, cx0:cx1].astype(np.float32)
-    ch, cw = crop.shape[:2]
+    ch, cw = cy1 - cy0, cx1 - cx0
     if ch < 6 or cw < 6:
         return None
-    frame = np.concatenate([crop[0], crop[-1], crop[1:-1, 0], crop[1:-1, -1]])
+    # uint8, contiguous: it converts exactly wherever it meets float32
+    crop = np.ascontiguousarray(image[cy0:cy1, cx0:cx1])
+    frame = np.concatenate([crop[0], crop[-1], crop[1:-1, 0], crop[1:-1, -1]]).astype(np.float32)
     bg = _median(frame)
     if np.count_nonzero(np.abs(frame - bg).max(axis=1) <= FRAME_TOL) < MIN_FRAME_UNIFORM * len(frame):
         return None
-    diff = crop - bg
-    dist2 = np.einsum("ijk,ijk->ij", diff, diff)  # squared distance from the background
+    # rows of interleaved RGB: each op runs along a whole row, not 3 channels at a time
+    diff2 = crop.reshape(ch, cw * 3).astype(np.float32)
+    diff2 -= np.repeat(bg[None], cw, axis=0).ravel()
+    diff = diff2.reshape(ch, cw, 3)
+    sq = diff2 * diff2
+    # squared distance from the background; exact in float32 in any order (bg is a multiple
+    # of 0.5, so every term is a multiple of 0.25 below 2**16)
+    dist2 = sq[:, 0::3] + sq[:, 1::3] + sq[:, 2::3]
+    # the k-th largest distance: mostly the maximum itself (the ink's solid core); else
+    # only values over the contrast floor and over the k-th largest column maximum (k
+    # columns reach that) can be it
     flat = dist2.ravel()
     k = max(3, flat.size // 500)
-    far2 = float(np.partition(flat, flat.size - k)[flat.size - k])
-    if far2 < MIN_CONTRAST ** 2:
+    top = flat.max()
+    if top < MIN_CONTRAST ** 2:
         return None
-    ink_rgb = _median(crop[dist2 >= 0.93 ** 2 * far2])
+    if np.count_nonzero(flat == top) >= k:
+        far2 = float(top)
+    else:
+        floor = MIN_CONTRAST ** 2
+        if cw >= k:
+            floor = max(floor, float(np.partition(dist2.max(axis=0), cw - k)[cw - k]))
+        cand = flat[flat >= floor]
+        if len(cand) < k:
+            return None
+        far2 = float(np.partition(cand, len(cand) - k)[len(cand) - k])
+    inky = crop.reshape(-1, 3).compress((dist2 >= 0.93 ** 2 * far2).ravel(), axis=0)
+    inky = np.sort(inky, axis=0, kind="stable")  # uint8: a radix sort
+    ink_rgb = (inky[(len(inky) - 1) // 2].astype(np.float32) + inky[len(inky) // 2]) / 2
     d = ink_rgb - bg
     dd = float(d @ d)
     if dd < MIN_CONTRAST ** 2:
         return None
     cov = np.minimum(np.maximum(diff @ (d / dd), 0.0), 1.0)
     fg = dist2 > FRAME_TOL ** 2
-    dfg = diff[fg]
-    if len(dfg) == 0:
+    n_fg = np.count_nonzero(fg)
+    if n_fg == 0:
         return None
-    resid = np.abs(dfg - cov[fg][:, None] * d).max(axis=1)
-    if np.count_nonzero(resid > 24.0 + 0.15 * np.sqrt(dd)) > MAX_OFF_RAMP * len(dfg):
+    # distance from the background-ink ramp, channel by channel (as cov[fg][:, None] * d)
+    off = np.repeat(cov, 3, axis=1)
+    off *= np.repeat(d[None], cw, axis=0).ravel()
+    np.subtract(diff2, off, out=off)
+    np.abs(off, out=off)
+    resid = np.maximum(np.maximum(off[:, 0::3], off[:, 1::3]), off[:, 2::3])
+    if np.count_nonzero((resid > 24.0 + 0.15 * np.sqrt(dd)) & fg) > MAX_OFF_RAMP * n_fg:
         return None
     n, lab, st, _ = cv2.connectedComponentsWithStats((cov >= INK).view(np.uint8), connectivity=8)
     st = st[1:]
     st = st[st[:, 4] >= 2]
-    if len(st) < 2:
+    m = len(st)
+    if m < 2:
         return None
-    gx, gy, gw, gh, ga = (st[:, i] for i in range(5))
-    # sub-pixel glyph top and bottom edges from the coverage of the rows at each edge
-    m = len(gx)
-    c = _seg_max(cov, np.concatenate([gy, gy - 1, gy + gh - 1, gy + gh]),
-                 np.concatenate([gx] * 4), np.concatenate([gw] * 4))
-    tops = gy + 1.0 - c[:m] - c[m:2 * m]
-    bots = (gy + gh - 1.0) + c[2 * m:3 * m] + c[3 * m:]
+    gx, gy, gw, gh, ga = st.T
     big = gh >= max(3, 0.3 * gh.max())
     if np.count_nonzero(big) < 2:
         return None
     # solid blocks (bars, swatches) are not glyphs: most glyphs fill little of their box
     if _median(ga[big] / (gw[big] * gh[big])) > MAX_FILL:
         return None
+    # sub-pixel glyph top and bottom edges from the coverage of the rows at each edge
+    c = _seg_max(cov, np.concatenate([gy, gy - 1, gy + gh - 1, gy + gh]),
+                 np.concatenate([gx] * 4), np.concatenate([gw] * 4))
+    tops = gy + 1.0 - c[:m] - c[m:2 * m]
+    bots = (gy + gh - 1.0) + c[2 * m:3 * m] + c[3 * m:]
     # baseline: the most common bottom among glyph-sized components
     bb = bots[big]
     tol = max(1.0, 0.05 * float(_median(gh[big])))
@@ -409,8 +436,8 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     # ink box of the line in image pixels
     ix0, iy0 = int(gx.min()), int(gy.min())
     ix1, iy1 = int((gx + gw).max()), int((gy + gh).max())
-    color = tuple(int(round(float(v))) for v in np.clip(ink_rgb, 0, 255))
-    background = tuple(int(round(float(v))) for v in np.clip(bg, 0, 255))
+    color = tuple(int(round(min(max(v, 0.0), 255.0))) for v in ink_rgb.tolist())
+    background = tuple(int(round(min(max(v, 0.0), 255.0))) for v in bg.tolist())
     return TextLine(
         x=cx0 + ix0, y=cy0 + iy0, w=ix1 - ix0, h=iy1 - iy0,
         x_height=round(float(x_height), 3), cap_height=round(float(cap_height), 3),
@@ -444,15 +471,20 @@ def _median(a: np.ndarray) -> np.ndarray | float:
 
 
 def _seg_max(a: np.ndarray, rows: np.ndarray, x0: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Max of a[row, x0:x0+w] for each segment (rows clipped into range, outside = 0)."""
-    h = a.shape[0]
+    """Max of a[row, x0:x0+w] for each segment; rows -1 and h (just outside) read as 0."""
+    h, wd = a.shape
+    pad = np.zeros((h + 2, wd), a.dtype)
+    pad[1:-1] = a
     starts = np.cumsum(w) - w
-    seg = np.repeat(np.arange(len(w)), w)
-    cols = x0[seg] + (np.arange(int(w.sum())) - starts[seg])
-    r = rows[seg]
-    inside = (r >= 0) & (r < h)
-    vals = np.where(inside, a[np.clip(r, 0, h - 1), cols], 0.0)
+    # flat index of each segment's first pixel, minus where its values start in the gather
+    base = (rows + 1) * wd + x0 - starts
+    vals = pad.ravel()[np.repeat(base, w) + np.arange(int(starts[-1] + w[-1]))]
     return np.maximum.reduceat(vals, starts)
+
+
+def _median_sorted(s: list[float]) -> float:
+    n = len(s)
+    return (s[(n - 1) // 2] + s[n // 2]) / 2
 
 
 def _height_clusters(hts: np.ndarray) -> tuple[float, int, float, int]:
@@ -462,41 +494,59 @@ def _height_clusters(hts: np.ndarray) -> tuple[float, int, float, int]:
     Two clusters when the best split of the sorted heights (Otsu on log height) leaves
     medians at least ``TALL_OVER_X`` apart and two glyphs at least below it (one short
     glyph is a symbol: the lower ring of %, a bullet); else one cluster, returned as tall
-    (callers decide from dots and descenders whether it was lowercase)."""
-    hts = np.sort(hts)
-    lg = np.log(hts)
+    (callers decide from dots and descenders whether it was lowercase).
+
+    Plain Python on a few dozen heights (numpy's per-call cost dominates there), with the
+    same float64 operations in the same order as the array form: running sums, x * x."""
+    srt = np.sort(hts)
+    lg = np.log(srt).tolist()
+    hs = srt.tolist()
     n = len(lg)
-    csum = np.cumsum(lg)
-    i = np.arange(1, n)
-    m0 = csum[:-1] / i
-    m1 = (csum[-1] - csum[:-1]) / (n - i)
-    between = i * (n - i) * (m1 - m0) ** 2
-    split = int(np.argmax(between)) + 1 if n >= 2 else 0
+    split = 0
+    if n >= 2:
+        csum = []
+        acc = 0.0
+        for v in lg:
+            acc += v
+            csum.append(acc)
+        total = csum[-1]
+        best = None
+        for i in range(1, n):
+            m0 = csum[i - 1] / i
+            m1 = (total - csum[i - 1]) / (n - i)
+            dm = m1 - m0
+            between = (i * (n - i)) * (dm * dm)
+            if best is None or between > best:
+                best, split = between, i
     if n >= 3 and 2 <= split:
-        lo, hi = hts[:split], hts[split:]
-        x = float(_median(lo))
+        lo, hi = hs[:split], hs[split:]
+        x = _median_sorted(lo)
         cap, n_cap = _tall(hi, x)
         if cap > TALL_MAX_OVER_X * x:
             # no font is like that: the tall ones are icons, avatars or controls
             return 0.0, 0, x, len(lo)
         if cap >= TALL_OVER_X * x:
             return x, len(lo), cap, n_cap
-    cap, n_cap = _tall(hts)
+    cap, n_cap = _tall(hs)
     return 0.0, 0, cap, n_cap
 
 
-def _tall(hi: np.ndarray, x: float = 0.0) -> tuple[float, int]:
-    """Height of the biggest group (consecutive heights within 4 %) of a cluster, the higher
-    one on a tie, and its size: capitals, digits and ascenders agree within a few per cent,
-    while $ and brackets stand higher and t lower. Where the x-height is known, groups at
-    least ``TALL_MIN_OVER_X`` times it come first (t, the commonest tall-ish lowercase
-    letter, stands 1.15-1.2 x-heights tall, capitals and ascenders 1.28-1.4)."""
-    hi = np.sort(hi)
-    cuts = np.flatnonzero(hi[1:] > 1.04 * hi[:-1]) + 1
-    groups = np.split(hi, cuts)
-    tall_enough = [g[-1] >= TALL_MIN_OVER_X * x for g in groups]
-    best = max(range(len(groups)), key=lambda i: (tall_enough[i], len(groups[i]), i))
-    return float(_median(groups[best])), len(groups[best])
+def _tall(hi: list[float], x: float = 0.0) -> tuple[float, int]:
+    """Height of the biggest group (consecutive heights within 4 %) of a cluster (sorted),
+    the higher one on a tie, and its size: capitals, digits and ascenders agree within a
+    few per cent, while $ and brackets stand higher and t lower. Where the x-height is
+    known, groups at least ``TALL_MIN_OVER_X`` times it come first (t, the commonest
+    tall-ish lowercase letter, stands 1.15-1.2 x-heights tall, capitals and ascenders
+    1.28-1.4)."""
+    groups = [[hi[0]]]
+    for prev, v in zip(hi, hi[1:]):
+        if v > 1.04 * prev:
+            groups.append([v])
+        else:
+            groups[-1].append(v)
+    best = max(range(len(groups)),
+               key=lambda i: (groups[i][-1] >= TALL_MIN_OVER_X * x, len(groups[i]), i))
+    return _median_sorted(groups[best]), len(groups[best])
 
 
 def _stroke(cov: np.ndarray, baseline: float, band: float) -> float:
@@ -508,15 +558,13 @@ def _stroke(cov: np.ndarray, baseline: float, band: float) -> float:
         return 0.0
     rows = np.zeros((r1 - r0, cov.shape[1] + 2), cov.dtype)
     rows[:, 1:-1] = cov[r0:r1]
-    on = rows > 0.1
-    flat_on = on.ravel()
     flat = rows.ravel()
-    change = np.flatnonzero(np.diff(flat_on.astype(np.int8)) != 0) + 1
+    on = flat > 0.1
+    change = np.flatnonzero(on[1:] != on[:-1]) + 1
     if len(change) < 2:
         return 0.0
+    # every row starts and ends off (the zero pads): changes pair up into runs
     starts, ends = change[0::2], change[1::2]
-    m = min(len(starts), len(ends))
-    starts, ends = starts[:m], ends[:m]
     csum = np.cumsum(flat)
     # run [start, end): sum = csum[end - 1] - csum[start - 1]; every run starts after a 0
     sums = csum[ends - 1] - csum[starts - 1]
