@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from stylestream.config import (
     CONSUMER_PREFIX,
@@ -82,8 +82,13 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
 async def ensure_consumers(
     js: JetStreamContext, extractors: Iterable[str], settings: Settings
 ) -> None:
+    """Create missing consumers; never rewrite an existing one. The gateway and every worker
+    run this with their own settings: updating would make them fight over AckWait."""
     for name in extractors:
-        await js.add_consumer(IMAGES_STREAM, consumer_config(name, settings))
+        try:
+            await js.consumer_info(IMAGES_STREAM, consumer_name(name))
+        except NotFoundError:
+            await js.add_consumer(IMAGES_STREAM, consumer_config(name, settings))
 
 
 async def ensure_topology(

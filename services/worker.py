@@ -216,11 +216,15 @@ class ExtractorWorker:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self.processed = 0
+        self.ack_wait_s = settings.ack_wait_s
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = await self.js.pull_subscribe_bind(
             durable=consumer_name(self.spec.name), stream=IMAGES_STREAM
         )
+        # heartbeat by the consumer's real AckWait: whoever created it set it, not us
+        info = await self.js.consumer_info(IMAGES_STREAM, consumer_name(self.spec.name))
+        self.ack_wait_s = info.config.ack_wait or self.settings.ack_wait_s
         log.info("worker %s serving %s (%s)", self.ident, self.spec.name, self.runner.description)
         try:
             while not stop.is_set():
@@ -350,7 +354,7 @@ class ExtractorWorker:
     async def _run_with_heartbeat(self, work: list[tuple[Msg, ImageEvent]]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._pool, self.runner.run, [e for _, e in work])
-        interval = max(self.settings.ack_wait_s / 3.0, 0.05)
+        interval = max(self.ack_wait_s / 3.0, 0.05)
         while True:
             done, _ = await asyncio.wait({future}, timeout=interval)
             if done:

@@ -129,3 +129,24 @@ async def test_worker_metrics_are_served(stack: Stack, screenshot_png: bytes) ->
     assert 'stylestream_worker_messages_total{extractor="boom",outcome="EXTRACTOR_ERROR"}' in body
     assert 'stylestream_worker_processing_seconds_count{extractor="fast"}' in body
     assert 'stylestream_consumer_pending{consumer="ex-fast"}' in body
+
+
+async def test_topology_never_rewrites_an_existing_consumer(stack: Stack) -> None:
+    """Gateway and workers ensure the topology with their own settings; the first creator's
+    AckWait must stand, or a worker would heartbeat by a different clock than the server's."""
+    import dataclasses
+
+    from stylestream.services.topology import consumer_name, ensure_consumers
+
+    nc = await nats.connect(stack.nats_url)
+    try:
+        js = nc.jetstream()
+        short = dataclasses.replace(stack.settings, ack_wait_s=1.5)
+        long = dataclasses.replace(stack.settings, ack_wait_s=45.0)
+        await ensure_consumers(js, ["probe"], short)
+        await ensure_consumers(js, ["probe"], long)
+        info = await js.consumer_info(IMAGES_STREAM, consumer_name("probe"))
+        assert info.config.ack_wait == 1.5
+        await js.delete_consumer(IMAGES_STREAM, consumer_name("probe"))
+    finally:
+        await nc.drain()
