@@ -186,11 +186,6 @@ def group_members(name: str) -> list[str]:
     return [s.name for s in CATALOG.values() if s.group == name]
 
 
-def default_extractors() -> list[str]:
-    """Names in manifest order: by tier, then registration order."""
-    return [s.name for s in sorted(CATALOG.values(), key=lambda s: s.tier)]
-
-
 register(ExtractorSpec(
     name="color",
     target="stylestream.extractors.color:extract",

@@ -215,7 +215,6 @@ class ExtractorWorker:
         )
         self._slots = asyncio.Semaphore(self.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.processed = 0
         self.ack_wait_s = settings.ack_wait_s
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -347,7 +346,6 @@ class ExtractorWorker:
             log.warning("result publish failed for %s: %s", event.request_id, exc)
             await settle(msg, PublishFailed(str(exc)))
             return "retried"
-        self.processed += 1
         await settle(msg, error)
         return "ok" if error is None else error.code
 
