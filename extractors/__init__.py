@@ -48,6 +48,13 @@ class ExtractContext:
     meter: Meter = field(default_factory=Meter)
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def lossy(self) -> bool | None:
+        """True for a JPEG source, False for PNG; None where the container does not decide
+        (WebP can be either, callers may not say): detectors then measure the pixels."""
+        fmt = self.source_format.lower()
+        return True if fmt in ("jpeg", "jpg") else False if fmt == "png" else None
+
 
 def prepare(
     image: np.ndarray, *, request_id: str = "", scale: float | None = None,
@@ -167,15 +174,17 @@ def extract_local(
     from stylestream.schemas import deep_merge
 
     from .image import decode, sniff_format
+    from .text import shared_detections
 
     pixels, ctx = prepare(decode(data, max_pixels=max_pixels), scale=scale,
                           source_format=sniff_format(data) or "")
     doc: dict[str, Any] = {}
-    for name in names:
-        spec = CATALOG[name]
-        if spec.kind != "function":
-            raise ValueError(f"{name} is a loaded extractor (model/LLM): run it on a worker")
-        deep_merge(doc, msgspec.to_builtins(spec.load()(pixels, ctx)))
+    with shared_detections():  # text lines and boxes once for all of them
+        for name in names:
+            spec = CATALOG[name]
+            if spec.kind != "function":
+                raise ValueError(f"{name} is a loaded extractor (model/LLM): run it on a worker")
+            deep_merge(doc, msgspec.to_builtins(spec.load()(pixels, ctx)))
     return doc
 
 

@@ -157,7 +157,7 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
     stride = _stride(image.shape[0] * image.shape[1])
     img = np.ascontiguousarray(image[::stride, ::stride]) if stride > 1 else image
-    lossy = _is_lossy(img, ctx.source_format)
+    lossy = _is_lossy(img, ctx)
     det, step = _detector_image(image, ctx, stride)
     lines = _find_lines(det)
     tokens, entries = _palette(img, ctx, stride, lossy, lines)
@@ -273,15 +273,9 @@ def _noise_level(img: np.ndarray) -> float:
     return float(ext.any(axis=2).mean())
 
 
-def _is_lossy(img: np.ndarray, source_format: str) -> bool:
-    """Trust the container when it decides (PNG is lossless, JPEG lossy); measure otherwise
-    (WebP can be either, and callers may not say)."""
-    fmt = source_format.lower()
-    if fmt in ("jpeg", "jpg"):
-        return True
-    if fmt == "png":
-        return False
-    return _noise_level(img) > NOISY
+def _is_lossy(img: np.ndarray, ctx: ExtractContext) -> bool:
+    """Trust the container when it decides (``ctx.lossy``); measure the pixels otherwise."""
+    return ctx.lossy if ctx.lossy is not None else _noise_level(img) > NOISY
 
 
 def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lines=()):

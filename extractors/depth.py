@@ -300,9 +300,7 @@ class DepthModel:
             entries: list[dict[str, Any]] = []
             depth = normalised(cv2.resize(raw, (W, H), interpolation=cv2.INTER_LINEAR))
             if depth is not None:
-                fmt = ctx.source_format.lower()
-                lossy = True if fmt in ("jpeg", "jpg") else False if fmt == "png" else None
-                boxes = find_boxes(image, lossy=lossy)
+                boxes = find_boxes(image, lossy=ctx.lossy)
                 net_px = max(H / raw.shape[0], W / raw.shape[1])
                 entries = elevation(depth, boxes, ctx.scale, net_px)
             results.append({"shadow": {"$extensions": {EXTENSION_KEY: {

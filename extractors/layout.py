@@ -43,14 +43,12 @@ Units and limits
     order is (y, x, -area).
 
 Memo
-    The spacing, radius, shadow and colour extractors all ask for the boxes of an image;
-    when they run in one process (``extract_local``, naming, depth) ``find_boxes`` computes
-    them once: the last ``text.MEMO_SIZE`` results are kept per process, keyed by a digest
-    of the image's bytes (with shape and dtype), ``lossy`` (resolved from the pixels when
-    None) and the text lines (found, through their own memo, when None). The memo holds
-    tuples of frozen ``Box`` objects and a hit returns a new list of them; it is
-    thread-safe, and never changes a result: a changed pixel or argument misses. See
-    ``text.Memo``; ``text.clear_memo()`` empties it.
+    Inside ``text.shared_detections()`` (several extractors on one image in one process)
+    ``find_boxes`` computes them once: the last ``text.MEMO_SIZE`` results are kept per
+    process, keyed by a digest of the image's bytes (with shape and dtype), ``lossy``
+    (resolved from the pixels when None) and the text lines (found, through their own memo,
+    when None). The memo holds tuples of frozen ``Box`` objects and a hit returns a new list
+    of them; it never changes a result: a changed pixel or argument misses. See ``text``.
 """
 
 from __future__ import annotations
@@ -62,7 +60,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from stylestream.extractors.text import Memo, TextLine, _lines_memo, image_key
+from stylestream.extractors.text import Memo, TextLine, image_key, lines_of, sharing
 
 #: regions smaller than this (either side, image px) are not boxes
 MIN_SIDE = 6
@@ -148,9 +146,11 @@ def find_boxes(image: np.ndarray, *, lossy: bool | None = None,
     if lossy is None:
         from stylestream.extractors.color import NOISY, _noise_level
         lossy = _noise_level(image) > NOISY
-    key = image_key(image)
+    key = image_key(image) if sharing() else None
     # the arguments as the computation sees them: lines found here are the memoised ones
-    lines = _lines_memo(image, key) if text_lines is None else tuple(text_lines)
+    lines = lines_of(image, key) if text_lines is None else tuple(text_lines)
+    if key is None:
+        return _find_boxes(image, bool(lossy), lines)
     found = _MEMO.get((key, bool(lossy), lines), lambda: tuple(_find_boxes(image, bool(lossy), lines)))
     return list(found)
 

@@ -135,15 +135,17 @@ def measure(image: np.ndarray, ctx: ExtractContext,
             names: Sequence[str] = MEASURE) -> dict[str, Any]:
     """The measured document (plain dicts) from the CV extractors in ``names`` whose module
     exists; the same tokens their workers publish for the same pixels and context."""
+    from stylestream.extractors.text import shared_detections
     from stylestream.schemas import deep_merge
 
     doc: dict[str, Any] = {}
-    for name in names:
-        module = f"stylestream.extractors.{name}"
-        if importlib.util.find_spec(module) is None:
-            continue
-        extract = importlib.import_module(module).extract
-        deep_merge(doc, msgspec.to_builtins(extract(image, ctx)))
+    with shared_detections():  # text lines and boxes once for all of them
+        for name in names:
+            module = f"stylestream.extractors.{name}"
+            if importlib.util.find_spec(module) is None:
+                continue
+            extract = importlib.import_module(module).extract
+            deep_merge(doc, msgspec.to_builtins(extract(image, ctx)))
     return doc
 
 

@@ -55,9 +55,7 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
     """Radius scale of ``image`` (RGB uint8, H x W x 3) as ``{"radius": {name: token}}``."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
-    fmt = ctx.source_format.lower()
-    lossy = True if fmt in ("jpeg", "jpg") else False if fmt == "png" else None
-    boxes = find_boxes(image, lossy=lossy)
+    boxes = find_boxes(image, lossy=ctx.lossy)
     return {"radius": radius_scale(boxes, image.shape[:2], ctx.scale)}
 
 

@@ -161,8 +161,8 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
     scale = float(ctx.scale) if ctx.scale > 0 else 1.0
     if min(image.shape[:2]) < 2 * MIN_SIDE * scale:
         return {"shadow": {}}
-    boxes, backgrounds, radii = _element_boxes(image)
-    lossy = ctx.source_format.lower() in ("jpeg", "jpg")
+    boxes, backgrounds, radii = _element_boxes(image, ctx.lossy)
+    lossy = ctx.lossy is True
     fits = fit_shadows(image, boxes, scale=scale, backgrounds=backgrounds, radii=radii,
                        lossy=lossy)
     if not lossy:
@@ -173,14 +173,14 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
     return {"shadow": shadow_tokens(fits, scale)}
 
 
-def _element_boxes(image: np.ndarray):
+def _element_boxes(image: np.ndarray, lossy: bool | None):
     """Boxes, their parents' fills and radii from the layout extractor."""
     try:
         from stylestream.extractors.layout import find_boxes
     except ImportError:  # the layout extractor has not landed: nothing to measure around
         return [], [], []
     boxes, bgs, radii = [], [], []
-    found = list(find_boxes(image))
+    found = list(find_boxes(image, lossy=lossy))
     for b in found:
         boxes.append((int(b.x), int(b.y), int(b.w), int(b.h)))
         parent = getattr(b, "parent", None)

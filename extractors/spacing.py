@@ -114,10 +114,8 @@ def extract(image: np.ndarray, ctx: ExtractContext) -> dict[str, Any]:
     "$extensions": {...}}}``; see the module doc."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
-    fmt = ctx.source_format.lower()
-    lossy = True if fmt in ("jpeg", "jpg") else False if fmt == "png" else None
     lines = find_text_lines(image)
-    boxes = find_boxes(image, lossy=lossy, text_lines=lines)
+    boxes = find_boxes(image, lossy=ctx.lossy, text_lines=lines)
     measures = measure(boxes, lines, image.shape[:2], ctx.scale)
     return {"spacing": spacing_scale(measures)}
 

@@ -42,13 +42,15 @@ Units and limits
     Deterministic: same pixels, same lines.
 
 Memo
-    Several extractors running in one process (``extract_local``, the naming and depth
-    extractors) ask for the lines of the same image. ``find_text_lines`` keeps the last
-    ``MEMO_SIZE`` results per process, keyed by a digest (BLAKE2b) of the image's bytes with
-    its shape and dtype; a hit returns a new list of the same frozen ``TextLine`` objects
-    (the memo holds tuples, so no caller can change what another one gets). The memo is
-    thread-safe (one lock) and never changes a result: a changed pixel misses.
-    ``layout.find_boxes`` uses the same ``Memo`` class. ``clear_memo()`` empties both.
+    Several extractors running in one process on one image (``extract_local``, naming) ask
+    for its lines and boxes. Inside ``with shared_detections():`` ``find_text_lines`` and
+    ``layout.find_boxes`` keep the last ``MEMO_SIZE`` results per process, keyed by a
+    digest (BLAKE2b) of the image's bytes with its shape and dtype; a hit returns a new list
+    of the same frozen objects (the memo holds tuples, so no caller can change what another
+    one gets). The memo is thread-safe (one lock) and never changes a result: a changed
+    pixel misses. Outside the block nothing is kept or hashed: a worker that runs one
+    extractor would pay ~6 ms per 1440x900 image for the digest and never hit.
+    ``clear_memo()`` empties both memos.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +168,23 @@ def image_key(image: np.ndarray) -> tuple:
 
 
 _MEMO = Memo()
+_SHARING: ContextVar[bool] = ContextVar("stylestream_shared_detections", default=False)
+
+
+@contextmanager
+def shared_detections() -> Iterator[None]:
+    """Within the block (this context: threads started inside need ``copy_context()``),
+    the shared detectors memoise their results; see the module doc."""
+    token = _SHARING.set(True)
+    try:
+        yield
+    finally:
+        _SHARING.reset(token)
+
+
+def sharing() -> bool:
+    """Whether the shared detectors memoise here (inside ``shared_detections()``)."""
+    return _SHARING.get()
 
 
 def clear_memo() -> None:
@@ -178,10 +199,14 @@ def find_text_lines(image: np.ndarray) -> list[TextLine]:
     """Text lines of an RGB uint8 (H, W, 3) image, sorted by (y, x). See the module doc."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 array (H, W, 3), got {image.dtype} {image.shape}")
-    return list(_lines_memo(image, image_key(image)))
+    return list(lines_of(image, image_key(image) if sharing() else None))
 
 
-def _lines_memo(image: np.ndarray, key: tuple) -> tuple[TextLine, ...]:
+def lines_of(image: np.ndarray, key: tuple | None) -> tuple[TextLine, ...]:
+    """The lines of a checked image, through the memo when ``key`` (its ``image_key``) is
+    given."""
+    if key is None:
+        return tuple(_find_text_lines(image))
     return _MEMO.get(key, lambda: tuple(_find_text_lines(image)))  # type: ignore[no-any-return]
 
 

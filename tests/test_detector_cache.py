@@ -1,7 +1,9 @@
-"""The per-process memo of the shared detectors (``find_text_lines``, ``find_boxes``)."""
+"""The per-process memo of the shared detectors (``find_text_lines``, ``find_boxes``),
+on inside ``shared_detections()`` only."""
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -10,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stylestream.extractors import layout, text
 from stylestream.extractors.layout import find_boxes
-from stylestream.extractors.text import MEMO_SIZE, clear_memo, find_text_lines
+from stylestream.extractors.text import MEMO_SIZE, clear_memo, find_text_lines, shared_detections
 
 
 def page(shift: int = 0) -> np.ndarray:
@@ -33,14 +35,29 @@ def page(shift: int = 0) -> np.ndarray:
     return np.array(small)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_memo():
+@pytest.fixture
+def shared():
     clear_memo()
-    yield
+    with shared_detections():
+        yield
     clear_memo()
 
 
-def test_hits_are_the_uncached_results() -> None:
+def test_off_outside_the_block() -> None:
+    clear_memo()
+    image = page()
+    lines = find_text_lines(image)
+    assert find_boxes(image) == layout._find_boxes(image, False, tuple(lines))
+    assert len(text._MEMO) == 0 and len(layout._MEMO) == 0
+    with shared_detections():
+        assert find_text_lines(image) == lines
+        assert len(text._MEMO) == 1
+    find_text_lines(page(4))
+    assert len(text._MEMO) == 1  # the block is over: nothing more is kept
+    clear_memo()
+
+
+def test_hits_are_the_uncached_results(shared) -> None:
     image = page()
     lines = find_text_lines(image)
     boxes = find_boxes(image)
@@ -57,7 +74,7 @@ def test_hits_are_the_uncached_results() -> None:
     assert find_boxes(np.array(image)) == boxes  # a copy of the pixels hits too
 
 
-def test_one_computation_per_image(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_computation_per_image(shared, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"lines": 0, "boxes": 0}
     real_lines, real_boxes = text._find_text_lines, layout._find_boxes
 
@@ -83,7 +100,7 @@ def test_one_computation_per_image(monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls == {"lines": 1, "boxes": 3}
 
 
-def test_a_changed_image_misses() -> None:
+def test_a_changed_image_misses(shared) -> None:
     image = page()
     lines = find_text_lines(image)
     boxes = find_boxes(image)
@@ -96,7 +113,7 @@ def test_a_changed_image_misses() -> None:
     assert find_text_lines(image[:, :-1]) == text._find_text_lines(np.ascontiguousarray(image[:, :-1]))
 
 
-def test_bounded() -> None:
+def test_bounded(shared) -> None:
     for shift in range(MEMO_SIZE + 3):
         image = page(shift)
         find_boxes(image)
@@ -104,12 +121,14 @@ def test_bounded() -> None:
     assert len(text._MEMO) == MEMO_SIZE and len(layout._MEMO) == MEMO_SIZE
 
 
-def test_threads_agree() -> None:
+def test_threads_agree(shared) -> None:
     images = [page(0), page(4), page(0), page(8)] * 3
     expect = {i: layout._find_boxes(im, False, tuple(text._find_text_lines(im)))
               for i, im in enumerate(images[:4])}
     with ThreadPoolExecutor(4) as pool:
-        got = list(pool.map(find_boxes, images))
+        # each call runs in a copy of this context (taken here, inside the block)
+        futures = [pool.submit(contextvars.copy_context().run, find_boxes, im) for im in images]
+        got = [f.result() for f in futures]
     for i, boxes in enumerate(got):
         assert boxes == expect[i % 4]
-    assert len(layout._MEMO) <= MEMO_SIZE
+    assert 1 <= len(layout._MEMO) <= MEMO_SIZE
