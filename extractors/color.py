@@ -359,7 +359,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     text = np.zeros(k, bool)
     if not lossy:
         text, text_conf = _text_colours(img, codes, labels, pairs, uniq, counts, assigned,
-                                        np.asarray(seeds), keep, purity, core_px, lines)
+                                        np.asarray(seeds), pixels, keep, purity, core_px, lines)
         # glyphs are short strokes; a colour mostly in long straight runs is a rule or
         # the edge of a shadow, which the line evidence above has already judged
         text &= line_px <= TEXT_MAX_LINE * pixels
@@ -413,8 +413,8 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     return out, entries
 
 
-def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep, purity, core_px,
-                  lines=()):
+def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixels, keep, purity,
+                  core_px, lines=()):
     """Colours of anti-aliased text: thin glyph strokes have no solid core, but the text
     colour is the far end of a ramp of edge blends towards the background behind it.
 
@@ -437,15 +437,20 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
     bases = np.flatnonzero(keep & (core_px >= 5 * MIN_CORE))
     if len(cand) == 0 or len(bases) == 0:
         return found, conf
-    pixels = np.bincount(labels.ravel() + 1, minlength=k + 1)[1:]
     bases = bases[np.argsort(-pixels[bases], kind="stable")][:TEXT_MAX_BASES]
     seed_rgb = _unpack(uniq[seeds]).astype(np.float64)
     # the blends: colours in no accepted cluster
     pool = (counts >= 2) & ~np.r_[keep, False][assigned]
     pool_rgb = _unpack(uniq[pool]).astype(np.float64)
     pool_n = counts[pool].astype(np.float64)
+    # sorted by red: a blend on the segment B-T lies in the segment's bounding box (grown
+    # by the residual allowed), so a binary search on red and a test on green and blue
+    # leave the few colours worth projecting (same colours, same sums: the counts are
+    # whole numbers)
+    by_red = np.argsort(pool_rgb[:, 0], kind="stable")
+    pr, pg, pb = (np.ascontiguousarray(pool_rgb[by_red, i]) for i in range(3))
+    pool_n = pool_n[by_red]
     base_of = np.full(k, -1)
-    rels = {int(b): pool_rgb - seed_rgb[b] for b in bases}
     for c in cand:
         best, best_nb = -1, 0.0
         for b in bases:
@@ -453,11 +458,20 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
             length = float(np.sqrt(d @ d))
             if length < TEXT_MIN_CONTRAST:
                 continue
-            rel = rels[int(b)]
-            t = (rel[:, 0] * d[0] + rel[:, 1] * d[1] + rel[:, 2] * d[2]) / (length * length)
-            on = np.flatnonzero((t > 0.08) & (t < 0.92))  # the residual only where it matters
-            resid = np.abs(rel[on] - t[on, None] * d[None, :]).max(axis=1)
-            between = on[resid <= 3.0 + 0.02 * length]
+            tol = 3.0 + 0.02 * length
+            lo = np.minimum(seed_rgb[c], seed_rgb[b]) - (tol + 1e-6)
+            hi = np.maximum(seed_rgb[c], seed_rgb[b]) + (tol + 1e-6)
+            i0, i1 = np.searchsorted(pr, (lo[0], hi[0]))
+            g, bl = pg[i0:i1], pb[i0:i1]
+            near = i0 + np.flatnonzero((g >= lo[1]) & (g <= hi[1]) & (bl >= lo[2]) & (bl <= hi[2]))
+            b0, b1, b2 = seed_rgb[b]
+            d0, d1, d2 = d
+            r0, r1, r2 = pr[near] - b0, pg[near] - b1, pb[near] - b2
+            t = (r0 * d0 + r1 * d1 + r2 * d2) / (length * length)
+            # on the segment's inner part, off it by at most tol in every channel
+            ok = ((t > 0.08) & (t < 0.92) & (np.abs(r0 - t * d0) <= tol)
+                  & (np.abs(r1 - t * d1) <= tol) & (np.abs(r2 - t * d2) <= tol))
+            between = near[ok]
             nb = float(pool_n[between].sum())
             if len(between) >= 5 and nb > best_nb:
                 best, best_nb = int(b), nb
@@ -473,7 +487,7 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
     opposite = np.zeros(k)
     touches = np.zeros(k)
     flat = labels.ravel()
-    rgb_flat = img.reshape(-1, 3).astype(np.float64)
+    rgb_flat = img.reshape(-1, 3)
     codes_flat = codes.ravel()
     seed_code = np.r_[uniq[seeds], -1]
     p0, q0 = pairs
@@ -487,7 +501,7 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, keep
         d = seed_rgb[t_lbl] - tb
         length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)
         # position on the ramp: 1 at the candidate, 0 at the background
-        t1 = ((rgb_flat[q[m]] - tb) * d).sum(axis=1) / (length * length)
+        t1 = ((rgb_flat[q[m]].astype(np.float64) - tb) * d).sum(axis=1) / (length * length)
         touches += np.bincount(t_lbl, minlength=k)[:k]
         beyond += np.bincount(t_lbl, weights=t1 > 1 + 3.0 / length, minlength=k)[:k]
         opposite += np.bincount(t_lbl, weights=t1 < -0.15 - 3.0 / length, minlength=k)[:k]
