@@ -38,7 +38,6 @@ Evidence and limits
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -169,32 +168,35 @@ def _span_v(x: int, y0: float, w: int, y1: float) -> tuple[int, int, int, int]:
 
 
 def _gaps(sib: list[_Item], scale: float) -> list[Measure]:
-    out = []
-    for a in sib:
-        # nearest sibling to the right on overlapping rows, and below on overlapping columns
-        best_r: tuple[float, _Item] | None = None
-        best_b: tuple[float, _Item] | None = None
-        for b in sib:
-            if b is a:
-                continue
-            oy = min(a.bottom, b.bottom) - max(a.top, b.top)
-            if oy >= 0.5 * min(a.bottom - a.top, b.bottom - b.top) and b.left >= a.right - 0.5:
-                g = b.left - a.right
-                if best_r is None or g < best_r[0]:
-                    best_r = (g, b)
-            ox = min(a.right, b.right) - max(a.left, b.left)
-            if ox >= 0.3 * min(a.right - a.left, b.right - b.left) and b.top >= a.bottom - 0.5:
-                g = b.top - a.bottom
-                if best_b is None or g < best_b[0]:
-                    best_b = (g, b)
-        if best_r is not None:
-            g, b = best_r
+    out: list[Measure] = []
+    n = len(sib)
+    if n < 2:
+        return out
+    L, T, R, B = (np.array([getattr(q, f) for q in sib], np.float64)
+                  for f in ("left", "top", "right", "bottom"))
+    # [a, b]: b seen from a. Nearest sibling to the right on overlapping rows, and below on
+    # overlapping columns; the first of equals wins
+    other = ~np.eye(n, dtype=bool)
+    oy = np.minimum(B[:, None], B[None, :]) - np.maximum(T[:, None], T[None, :])
+    right = other & (oy >= 0.5 * np.minimum((B - T)[:, None], (B - T)[None, :]))
+    right &= L[None, :] >= R[:, None] - 0.5
+    ox = np.minimum(R[:, None], R[None, :]) - np.maximum(L[:, None], L[None, :])
+    below = other & (ox >= 0.3 * np.minimum((R - L)[:, None], (R - L)[None, :]))
+    below &= T[None, :] >= B[:, None] - 0.5
+    best_r = np.where(right, L[None, :] - R[:, None], np.inf).argmin(axis=1)
+    best_b = np.where(below, T[None, :] - B[:, None], np.inf).argmin(axis=1)
+    has_r, has_b = right.any(axis=1), below.any(axis=1)
+    for i, a in enumerate(sib):
+        if has_r[i]:
+            b = sib[best_r[i]]
+            g = b.left - a.right
             y0 = max(a.top, b.top)
             y1 = min(a.bottom, b.bottom)
             out.append(Measure(g / scale, a.exact_x and b.exact_x, "gap",
                                _span(a.right, int(round(y0)), b.left, max(1, int(round(y1 - y0))))))
-        if best_b is not None:
-            g, b = best_b
+        if has_b[i]:
+            b = sib[best_b[i]]
+            g = b.top - a.bottom
             x0 = max(a.left, b.left)
             x1 = min(a.right, b.right)
             out.append(Measure(g / scale, a.exact_y and b.exact_y, "gap",
@@ -209,6 +211,7 @@ def _items(boxes: Sequence[Box], lines: Sequence[TextLine], scale: float) -> lis
     pitch = _pitches(lines, sizes)
     ratios = [pitch[i] / sizes[i] for i in range(len(lines)) if pitch[i] > 0 and sizes[i] > 0]
     page_ratio = float(np.clip(np.median(ratios), *LINE_HEIGHT_RANGE)) if ratios else LINE_HEIGHT
+    parents = _container(boxes, lines)
     for i, t in enumerate(lines):
         fs = sizes[i]
         if fs <= 0:
@@ -216,8 +219,7 @@ def _items(boxes: Sequence[Box], lines: Sequence[TextLine], scale: float) -> lis
         lh = pitch[i] if pitch[i] > 0 else page_ratio * fs
         top = t.baseline - ASCENT * fs - (lh - (ASCENT + DESCENT) * fs) / 2
         bear = BEARING * fs
-        items.append(_Item(t.x - bear, top, t.x + t.w + bear, top + lh, False, False,
-                           _container(boxes, t)))
+        items.append(_Item(t.x - bear, top, t.x + t.w + bear, top + lh, False, False, parents[i]))
     return items
 
 
@@ -232,34 +234,37 @@ def _font_size(t: TextLine) -> float:
 def _pitches(lines: Sequence[TextLine], sizes: list[float]) -> list[float]:
     """Per line, the smallest baseline pitch to a wrapped neighbour of the same size and
     left edge (its line height), 0 where it has none."""
-    out = [0.0] * len(lines)
-    for i, a in enumerate(lines):
-        for j in range(i + 1, len(lines)):
-            b = lines[j]
-            fa, fb = sizes[i], sizes[j]
-            if fa <= 0 or fb <= 0 or abs(fa - fb) > SAME_SIZE * max(fa, fb):
-                continue
-            if max(abs(int(a.color[q]) - int(b.color[q])) for q in range(3)) > 24:
-                continue
-            if abs(a.x - b.x) > max(2.0, 0.15 * fa):
-                continue
-            p = b.baseline - a.baseline
-            f = (fa + fb) / 2
-            if PITCH_RANGE[0] * f <= p <= PITCH_RANGE[1] * f:
-                out[i] = p if out[i] == 0 else min(out[i], p)
-                out[j] = p if out[j] == 0 else min(out[j], p)
-    return out
+    n = len(lines)
+    if n < 2:
+        return [0.0] * n
+    fs = np.array(sizes, np.float64)
+    x = np.array([t.x for t in lines], np.float64)
+    base = np.array([t.baseline for t in lines], np.float64)
+    col = np.array([t.color for t in lines], np.int64)
+    # [i, j] for i < j: line j seen from line i
+    fa, fb = fs[:, None], fs[None, :]
+    ok = np.triu(np.ones((n, n), bool), 1) & (fa > 0) & (fb > 0)
+    ok &= ~(np.abs(fa - fb) > SAME_SIZE * np.maximum(fa, fb))
+    ok &= np.abs(col[:, None, :] - col[None, :, :]).max(axis=2) <= 24
+    ok &= ~(np.abs(x[:, None] - x[None, :]) > np.maximum(2.0, 0.15 * fa))
+    p = base[None, :] - base[:, None]
+    f = (fa + fb) / 2
+    ok &= (PITCH_RANGE[0] * f <= p) & (p <= PITCH_RANGE[1] * f)
+    pitch = np.where(ok, p, np.inf)
+    best = np.minimum(pitch.min(axis=1), pitch.min(axis=0))
+    return [float(v) if np.isfinite(v) else 0.0 for v in best]
 
 
-def _container(boxes: Sequence[Box], t: TextLine) -> int | None:
-    best = None
-    area = math.inf
-    for i, b in enumerate(boxes):
-        if b.x <= t.x and b.y <= t.y and b.x + b.w >= t.x + t.w and b.y + b.h >= t.y + t.h:
-            a = b.w * b.h
-            if a < area:
-                best, area = i, a
-    return best
+def _container(boxes: Sequence[Box], lines: Sequence[TextLine]) -> list[int | None]:
+    """Per line, the smallest box around it (the first of equals), None where none is."""
+    if not boxes or not lines:
+        return [None] * len(lines)
+    bx, by, bw, bh = (np.array([getattr(b, f) for b in boxes], np.int64) for f in "xywh")
+    tx, ty, tw, th = (np.array([getattr(t, f) for t in lines], np.int64)[:, None] for f in "xywh")
+    inside = (bx <= tx) & (by <= ty) & (bx + bw >= tx + tw) & (by + bh >= ty + th)
+    area = np.where(inside, (bw * bh).astype(np.float64), np.inf)
+    best = area.argmin(axis=1)
+    return [int(best[i]) if inside[i, best[i]] else None for i in range(len(lines))]
 
 
 # --- the scale --------------------------------------------------------------------------
@@ -299,12 +304,19 @@ def _group(values: np.ndarray) -> list[list[int]]:
     """Indices grouped into steps: sorted values joining the current step while within
     ``GROUP`` of its median."""
     order = np.lexsort((np.arange(len(values)), values))
+    vs = values[order].tolist()
     steps: list[list[int]] = []
-    for i in order:
-        if steps and values[i] - float(np.median(values[steps[-1]])) <= GROUP:
-            steps[-1].append(int(i))
-        else:
-            steps.append([int(i)])
+    start = 0  # where the current step starts in sorted order: its values are vs[start:pos]
+    for pos, v in enumerate(vs):
+        if steps:
+            n = pos - start
+            mid = start + n // 2
+            median = vs[mid] if n % 2 else (vs[mid - 1] + vs[mid]) / 2
+            if v - median <= GROUP:
+                steps[-1].append(int(order[pos]))
+                continue
+        steps.append([int(order[pos])])
+        start = pos
     return steps
 
 
