@@ -461,6 +461,7 @@ def _side_limits(box, others, reach: int, radius: float, ring: float) -> list[_L
     x, y, w, h = box
     x1, y1 = x + w, y + h
     limits = [_Limit(reach) for _ in _SIDES]
+    bands = [_band(box, name, radius) for name in _SIDES]
     for o in others:
         ox0, oy0, ow, oh = (int(v) for v in o)
         ox1, oy1 = ox0 + ow, oy0 + oh
@@ -475,7 +476,7 @@ def _side_limits(box, others, reach: int, radius: float, ring: float) -> list[_L
         if ox0 >= x and oy0 >= y and ox1 <= x1 and oy1 <= y1:
             continue  # a child
         for k, name in enumerate(_SIDES):
-            lo, hi = _band(box, name, radius)
+            lo, hi = bands[k]
             if name in ("top", "bottom"):
                 o_lo, o_hi = ox0, ox1
                 dist = y - oy1 if name == "top" else oy0 - y1
