@@ -495,7 +495,8 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixe
         l_p = flat[p]
         # only the candidate's exact pixels: its cluster also holds near blends of
         # other, darker text, whose neighbours say nothing about the candidate
-        m = is_cand[l_p] & (codes_flat[p] == seed_code[l_p])
+        m = np.flatnonzero(is_cand[l_p])
+        m = m[codes_flat[p[m]] == seed_code[l_p[m]]]
         t_lbl = l_p[m]
         tb = seed_rgb[base_of[t_lbl]]
         d = seed_rgb[t_lbl] - tb
