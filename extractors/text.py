@@ -217,7 +217,8 @@ def _find_text_lines(image: np.ndarray) -> list[TextLine]:
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     edge = (grad >= EDGE_MIN).astype(np.uint8)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(edge, connectivity=8)
+    # BBDT: the same labels and stats as the default (Spaghetti), ~3x faster with stats
+    n, lab, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(edge, 8, cv2.CV_32S, cv2.CCL_BBDT)
     if n <= 1:
         return []
     glyph = _glyph_candidates(lab, stats, H)
@@ -246,13 +247,7 @@ def _glyph_candidates(lab: np.ndarray, stats: np.ndarray, H: int) -> np.ndarray:
     # hollow frames: nearly all pixels within 2 px of the component's own bounding box
     big = ok & (w >= 10) & (h >= 10)
     if big.any():
-        sel = np.zeros(len(stats), bool)
-        sel[big] = True
-        ys, xs = np.nonzero(sel[lab])
-        ls = lab[ys, xs]
-        on_frame = ((ys - y[ls] < 3) | (y[ls] + h[ls] - 1 - ys < 3)
-                    | (xs - x[ls] < 3) | (x[ls] + w[ls] - 1 - xs < 3))
-        frame = np.bincount(ls, weights=on_frame, minlength=len(stats))
+        frame = _frame_counts(lab, x, y, w, h, np.flatnonzero(big))
         # a filled stem (l, I, 1 of large text) is hollow too, but tall and narrow
         stem = h >= 3 * w
         ok &= ~(big & ~stem & (frame >= HOLLOW_SHARE * np.maximum(area, 1)))
@@ -270,6 +265,28 @@ def _glyph_candidates(lab: np.ndarray, stats: np.ndarray, H: int) -> np.ndarray:
                       & (h[cand][None, :] < 0.6 * h[t, None]))
             ok[t[inside.sum(axis=1) >= 3]] = False
     return ok
+
+
+def _frame_counts(lab: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray,
+                  ids: np.ndarray) -> np.ndarray:
+    """Pixels of each component ``ids`` (all at least 10 x 10) within 3 px of its own
+    bounding box, indexed by label: only the box's border strips are read (3 full rows at
+    the top and the bottom, 3 pixels at each end of the rows between)."""
+    W = lab.shape[1]
+    xb, yb, wb, hb = (a[ids].astype(np.int64) for a in (x, y, w, h))
+    cid = np.repeat(np.arange(len(ids)), hb)  # one entry per box row
+    r = np.arange(len(cid)) - np.repeat(np.cumsum(hb) - hb, hb)
+    inner = (r >= 3) & (r < hb[cid] - 3)
+    row = yb[cid] + r
+    ci = cid[inner]
+    seg_c = np.concatenate([cid, ci])
+    seg_at = np.concatenate([row * W + xb[cid], row[inner] * W + (xb + wb - 3)[ci]])
+    seg_len = np.concatenate([np.where(inner, 3, wb[cid]), np.full(len(ci), 3, np.int64)])
+    starts = np.cumsum(seg_len) - seg_len
+    idx = np.repeat(seg_at - starts, seg_len) + np.arange(int(seg_len.sum()))
+    pc = np.repeat(seg_c, seg_len)
+    lp = ids[pc]
+    return np.bincount(lp[lab.ravel()[idx] == lp], minlength=len(x))
 
 
 def _same_bg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
