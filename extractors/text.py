@@ -381,7 +381,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
         return None
     # uint8, contiguous: it converts exactly wherever it meets float32
     crop = np.ascontiguousarray(image[cy0:cy1, cx0:cx1])
-    frame = np.concatenate([crop[0], crop[-1], crop[1:-1, 0], crop[1:-1, -1]]).astype(np.float32)
+    frame = np.concatenate([crop[0], crop[-1], crop[1:-1, 0], crop[1:-1, -1]], dtype=np.float32)
     bg = _median(frame)
     if np.count_nonzero(np.abs(frame - bg).max(axis=1) <= FRAME_TOL) < MIN_FRAME_UNIFORM * len(frame):
         return None
@@ -418,7 +418,12 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     dd = float(d @ d)
     if dd < MIN_CONTRAST ** 2:
         return None
-    cov = np.minimum(np.maximum(diff @ (d / dd), 0.0), 1.0)
+    # coverage inside a zero frame row above and below (glyph edges read the rows outside)
+    covp = np.zeros((ch + 2, cw), np.float32)
+    cov = covp[1:-1]
+    t = diff @ (d / dd)
+    np.maximum(t, 0.0, out=t)
+    np.minimum(t, 1.0, out=cov)
     fg = dist2 > FRAME_TOL ** 2
     n_fg = np.count_nonzero(fg)
     if n_fg == 0:
@@ -433,7 +438,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
         return None
     n, lab, st, _ = cv2.connectedComponentsWithStats((cov >= INK).view(np.uint8), connectivity=8)
     st = st[1:]
-    st = st[st[:, 4] >= 2]
+    st = st[st[:, 4] >= 2].astype(np.int64)
     m = len(st)
     if m < 2:
         return None
@@ -445,8 +450,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     if _median(ga[big] / (gw[big] * gh[big])) > MAX_FILL:
         return None
     # sub-pixel glyph top and bottom edges from the coverage of the rows at each edge
-    c = _seg_max(cov, np.concatenate([gy, gy - 1, gy + gh - 1, gy + gh]),
-                 np.concatenate([gx] * 4), np.concatenate([gw] * 4))
+    c = _seg_max(covp, cw, np.concatenate([gy + 1, gy, gy + gh, gy + gh + 1]), gx, gw)
     tops = gy + 1.0 - c[:m] - c[m:2 * m]
     bots = (gy + gh - 1.0) + c[2 * m:3 * m] + c[3 * m:]
     # baseline: the most common bottom among glyph-sized components
@@ -462,7 +466,7 @@ def _measure(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> TextLine 
     # heights above the baseline of glyphs that reach down to it (descenders included)
     sitting = big & (bots >= baseline - tol)
     hts = baseline - tops[sitting]
-    hts = hts[hts > max(2.0, 0.35 * float(np.max(hts, initial=0.0)))]
+    hts = hts[hts > max(2.0, 0.35 * float(hts.max(initial=0.0)))]
     if len(hts) < 2:
         return None
     x_height, x_count, cap_height, cap_count = _height_clusters(hts)
@@ -507,21 +511,21 @@ def _lowercase(gw, gh, tops, bots, baseline: float, height: float, tol: float) -
 
 def _median(a: np.ndarray) -> np.ndarray | float:
     """np.median along the first axis, without its overhead (small arrays, hot path)."""
-    s = np.sort(a, axis=0)
+    s = a.copy()
+    s.sort(axis=0)
     n = len(s)
     return (s[(n - 1) // 2] + s[n // 2]) / 2
 
 
-def _seg_max(a: np.ndarray, rows: np.ndarray, x0: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Max of a[row, x0:x0+w] for each segment; rows -1 and h (just outside) read as 0."""
-    h, wd = a.shape
-    pad = np.zeros((h + 2, wd), a.dtype)
-    pad[1:-1] = a
-    starts = np.cumsum(w) - w
-    # flat index of each segment's first pixel, minus where its values start in the gather
-    base = (rows + 1) * wd + x0 - starts
-    vals = pad.ravel()[np.repeat(base, w) + np.arange(int(starts[-1] + w[-1]))]
-    return np.maximum.reduceat(vals, starts)
+def _seg_max(pad: np.ndarray, wd: int, rows: np.ndarray, x0: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Max of pad[row, x0:x0+w] for each row of ``rows`` (k * len(x0) rows: the same k
+    spans on k rows); ``pad`` is the coverage with a zero row above and below."""
+    starts = w.cumsum() - w
+    n = len(w)
+    # flat index of each pixel of the spans on row 0, then shifted to each row
+    cols = (x0 - starts).repeat(w) + np.arange(int(starts[-1] + w[-1]))
+    idx = (rows * wd).reshape(-1, n).repeat(w, axis=1) + cols
+    return np.maximum.reduceat(pad.ravel()[idx], starts, axis=1).ravel()
 
 
 def _median_sorted(s: list[float]) -> float:
@@ -540,7 +544,8 @@ def _height_clusters(hts: np.ndarray) -> tuple[float, int, float, int]:
 
     Plain Python on a few dozen heights (numpy's per-call cost dominates there), with the
     same float64 operations in the same order as the array form: running sums, x * x."""
-    srt = np.sort(hts)
+    srt = hts.copy()
+    srt.sort()
     lg = np.log(srt).tolist()
     hs = srt.tolist()
     n = len(lg)
@@ -602,12 +607,12 @@ def _stroke(cov: np.ndarray, baseline: float, band: float) -> float:
     rows[:, 1:-1] = cov[r0:r1]
     flat = rows.ravel()
     on = flat > 0.1
-    change = np.flatnonzero(on[1:] != on[:-1]) + 1
+    change = (on[1:] != on[:-1]).nonzero()[0] + 1
     if len(change) < 2:
         return 0.0
     # every row starts and ends off (the zero pads): changes pair up into runs
     starts, ends = change[0::2], change[1::2]
-    csum = np.cumsum(flat)
+    csum = flat.cumsum()
     # run [start, end): sum = csum[end - 1] - csum[start - 1]; every run starts after a 0
     sums = csum[ends - 1] - csum[starts - 1]
     sums = sums[sums >= 0.5]
