@@ -1218,7 +1218,8 @@ def _corners(b) -> tuple[int, int, int, int]:
 def _fit_edge_candidates(image, cands, known, scale: float, lossy: bool,
                          fitted: Sequence[ShadowFit]) -> list[ShadowFit]:
     """Fit each edge candidate as found and grown by one CSS px (the first pixel outside
-    may be a border); the better fit, when neither overlaps an element already fitted."""
+    may be a border); the better fit, when neither overlaps an element already fitted.
+    A candidate that is the ramp of a shadow already fitted is not fitted again."""
     out: list[ShadowFit] = []
     g = max(1, int(round(scale)))
     budget = MAX_EDGE_FITS
@@ -1228,7 +1229,6 @@ def _fit_edge_candidates(image, cands, known, scale: float, lossy: bool,
             b = (box[0] - grow, box[1] - grow, box[2] + 2 * grow, box[3] + 2 * grow)
             if b[0] < 0 or b[1] < 0 or budget <= 0:
                 continue
-            budget -= 1
             lid = []
             if not top:
                 # a top edge that does not show lies above where the sides' edges start:
@@ -1236,6 +1236,9 @@ def _fit_edge_candidates(image, cands, known, scale: float, lossy: bool,
                 ext = int(round(0.15 * b[3] / 0.85))
                 b = (b[0], b[1] - ext, b[2], b[3] + ext)
                 lid = [(b[0], b[1] - 1, b[2], 1)]
+            if any(_overlap(b, f.box) > 0.5 for f in fitted):
+                continue  # its fit would be dropped below: do not spend the budget on it
+            budget -= 1
             # boxes the element partly covers (a popover over a table) lie beneath it
             # (or abut it: a table row cut in two by it)
             near = [k for k in known if _gap(b, k) > scale or (
