@@ -1035,9 +1035,8 @@ def _edge_maps(img: np.ndarray, flat: int) -> dict[str, np.ndarray]:
            + img[..., 2].astype(np.int16))
     out: dict[str, np.ndarray] = {}
     for axis, far, near in ((0, "bottom", "top"), (1, "right", "left")):
-        d = np.diff(lum, axis=axis)  # d[k] = L[k + 1] - L[k]
-        if axis == 1:
-            d = d.T
+        # d[k] = L[k + 1] - L[k] along the axis; left/right transposed, contiguous
+        d = np.diff(lum if axis == 0 else np.ascontiguousarray(lum.T), axis=0)
         n = d.shape[0]
         if n < 6:
             out[far] = out[near] = np.zeros((0, 0), bool)
@@ -1048,12 +1047,16 @@ def _edge_maps(img: np.ndarray, flat: int) -> dict[str, np.ndarray]:
         s2 = d[:-1] + d[1:]
         m = np.zeros((n + 1,) + d.shape[1:], bool)
         # the far side (bottom, right) at pixel k: fill k-1..k, outside k+1.. lightening
-        m[1:n - 3] = (fl[0:n - 4] & st[1:n - 3] & up[2:n - 2] & up[3:n - 1] & up[4:n]
-                      & (s2[3:n - 1] >= 10))
+        v = m[1:n - 3]  # and-ed in place: no temporaries
+        np.greater_equal(s2[3:n - 1], 10, out=v)
+        for part in (fl[0:n - 4], st[1:n - 3], up[2:n - 2], up[3:n - 1], up[4:n]):
+            v &= part
         m2 = np.zeros_like(m)
         # the near side (top, left) at pixel k: fill k..k+1, outside k-1.. lightening
-        m2[4:n] = (fl[4:n] & st[3:n - 1] & dn[2:n - 2] & dn[1:n - 3] & dn[0:n - 4]
-                   & (s2[0:n - 4] <= -10))
+        v = m2[4:n]
+        np.less_equal(s2[0:n - 4], -10, out=v)
+        for part in (fl[4:n], st[3:n - 1], dn[2:n - 2], dn[1:n - 3], dn[0:n - 4]):
+            v &= part
         out[far], out[near] = m, m2
     return out
 
