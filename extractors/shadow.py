@@ -461,6 +461,14 @@ def _side_limits(box, others, reach: int, radius: float, ring: float) -> list[_L
     x, y, w, h = box
     x1, y1 = x + w, y + h
     limits = [_Limit(reach) for _ in _SIDES]
+    if len(others) > 8:
+        # only boxes within reach of this one can limit a side (containers hold it, so
+        # they are near too): the rest are dropped at once, in order
+        a = np.asarray(others, np.float64).reshape(-1, 4)
+        g = reach + 1
+        near = ((a[:, 0] < x1 + g) & (a[:, 0] + a[:, 2] > x - g)
+                & (a[:, 1] < y1 + g) & (a[:, 1] + a[:, 3] > y - g))
+        others = [others[i] for i in np.flatnonzero(near)]
     bands = [_band(box, name, radius) for name in _SIDES]
     for o in others:
         ox0, oy0, ow, oh = (int(v) for v in o)
