@@ -162,17 +162,47 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
     tol = TOL_LOSSY if lossy else TOL_LOSSLESS
     contrast = MIN_CONTRAST_LOSSY if lossy else MIN_CONTRAST
 
-    labels, stats, mean, uniform = _regions(image, tol)
-    img = image.astype(np.int16)
-    found: list[tuple[tuple[int, int, int, int], Box]] = []
+    labels, stats, mean, uniform, runs = _regions(image, tol)
+    found: list[tuple] = []
     for lab in _candidates(stats, uniform, text_lines):
-        box = _measure(img, labels, int(lab), stats[lab], mean[lab], tol, contrast)
-        if box is not None:
-            found.append(((box.x, box.y, box.w, box.h), box))
-    return _arrange(found)
+        m = _measure(image, labels, int(lab), stats[lab], mean[lab], runs.of(int(lab)), tol, contrast)
+        if m is not None:
+            found.append(m)
+    # corner radii of all boxes at once (see ``_box_radii``)
+    radii = _box_radii(image, [m[-1] for m in found])
+    boxes: list[tuple[tuple[int, int, int, int], Box]] = []
+    for (bx, by, bw_, bh_, F, border, bw, outside, area, _), rad in zip(found, radii, strict=True):
+        good = sorted(r for r in rad if r >= 0)
+        radius = 0.0
+        if good:
+            mid = good[(len(good) - 1) // 2: len(good) // 2 + 1]
+            radius = float(sum(mid) / len(mid))
+        box = Box(
+            x=bx, y=by, w=bw_, h=bh_, fill=F, border=border, border_width=round(bw, 3),
+            radius=round(radius, 3), parent=None, radii=tuple(round(r, 3) for r in rad),  # type: ignore[arg-type]
+            outside=tuple(int(v) for v in np.rint(outside)),  # type: ignore[arg-type]
+            fill_area=area,
+        )
+        boxes.append(((bx, by, bw_, bh_), box))
+    return _arrange(boxes)
 
 
 # --- regions ----------------------------------------------------------------------------
+
+class _Runs:
+    """Horizontal runs of the regions worth measuring, grouped by region in raster order:
+    ``of(label)`` gives (row, first column, last column) arrays."""
+
+    __slots__ = ("lut", "offs", "row", "x0", "x1")
+
+    def __init__(self, lut, offs, row, x0, x1):
+        self.lut, self.offs, self.row, self.x0, self.x1 = lut, offs, row, x0, x1
+
+    def of(self, lab: int):
+        k = int(self.lut[lab])
+        s, e = int(self.offs[k - 1]), int(self.offs[k])
+        return self.row[s:e], self.x0[s:e], self.x1[s:e]
+
 
 def _regions(image: np.ndarray, tol: int):
     H, W = image.shape[:2]
@@ -210,27 +240,32 @@ def _regions(image: np.ndarray, tol: int):
     # horizontal runs of one label, which is much cheaper than OpenCV's per-node statistics.
     n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
     labels = np.ascontiguousarray(big[::2, ::2])
-    stats = _label_stats(labels, n)
-    # colour statistics on every other pixel of every other row: regions worth measuring
-    # are at least MIN_SIDE wide, so each keeps enough samples
-    sub = labels[::2, ::2].ravel()
-    cnt = np.bincount(sub, minlength=n)
+    stats, runs = _label_stats(labels, n)
+    # colour statistics (of the regions that may become candidates) on every other pixel of
+    # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
+    # enough samples
+    k = len(runs.offs) - 1
+    sub = runs.lut[labels[::2, ::2]].ravel()
+    cnt = np.bincount(sub, minlength=k + 1)
     den = np.maximum(cnt, 1).astype(np.float64)
     sch = [np.ascontiguousarray(c[::2, ::2]).ravel() for c in ch]
-    mean = np.stack([np.bincount(sub, weights=c, minlength=n) for c in sch], axis=1) / den[:, None]
+    mean = np.stack([np.bincount(sub, weights=c, minlength=k + 1) for c in sch], axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
     off = np.zeros(sub.shape, bool)
     for i, c in enumerate(sch):
         off |= np.abs(c.astype(np.int16) - m[sub, i]) > tol
-    bad = np.bincount(sub[off], minlength=n)
+    bad = np.bincount(sub[off], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
-    return labels, stats, m, uniform
+    uniform[0] = 0.0
+    sel = runs.lut
+    return labels, stats, m[sel], uniform[sel], runs
 
 
-def _label_stats(labels: np.ndarray, n: int) -> np.ndarray:
-    """(n, 5) int32 [left, top, width, height, area] of each label of ``labels`` (label 0,
-    absent, gets zeros), from its horizontal runs."""
+def _label_stats(labels: np.ndarray, n: int):
+    """(n, 5) int32 [left, top, width, height, area] of each label of ``labels`` from its
+    horizontal runs (zeros but the area for labels smaller than MIN_AREA, and for label 0,
+    absent), and the runs of the labels that pass the size test of ``_candidates``."""
     H, W = labels.shape
     flat = labels.ravel()
     change = np.empty(flat.size, bool)
@@ -242,6 +277,14 @@ def _label_stats(labels: np.ndarray, n: int) -> np.ndarray:
     ends[:-1] = starts[1:]
     ends[-1] = flat.size
     lab = flat[starts]
+    area = np.bincount(lab, weights=ends - starts, minlength=n)
+    stats = np.zeros((n, 5), np.int32)
+    stats[:, 4] = area.astype(np.int64)
+    # only regions of at least MIN_AREA pixels can be candidates
+    pick = np.flatnonzero((area >= MIN_AREA)[lab])
+    lab = lab[pick]
+    starts = starts[pick]
+    ends = ends[pick]
     row = starts // W
     x0 = starts - row * W
     x1 = ends - 1 - row * W
@@ -254,15 +297,23 @@ def _label_stats(labels: np.ndarray, n: int) -> np.ndarray:
     bottom = np.full(n, -1, np.int64)
     np.minimum.at(top, lab, row)
     np.maximum.at(bottom, lab, row)
-    area = np.bincount(lab, weights=ends - starts, minlength=n)
-    stats = np.zeros((n, 5), np.int32)
     present = right >= 0
     stats[present, 0] = left[present]
     stats[present, 1] = top[present]
     stats[present, 2] = (right - left + 1)[present]
     stats[present, 3] = (bottom - top + 1)[present]
-    stats[:, 4] = area.astype(np.int64)
-    return stats
+    ok = (stats[:, 2] >= MIN_SIDE - 2) & (stats[:, 3] >= MIN_SIDE - 2) & present
+    ok[0] = False
+    ids = np.flatnonzero(ok)
+    lut = np.zeros(n, np.intp)
+    lut[ids] = np.arange(1, len(ids) + 1)
+    kk = lut[lab]
+    pick = np.flatnonzero(kk)
+    kk = kk[pick]
+    order = pick[np.argsort(kk, kind="stable")]
+    offs = np.zeros(len(ids) + 1, np.intp)
+    np.cumsum(np.bincount(kk, minlength=len(ids) + 1)[1:], out=offs[1:])
+    return stats, _Runs(lut, offs, row[order], x0[order], x1[order])
 
 
 def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarray:
@@ -288,30 +339,34 @@ def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarra
 
 # --- one region -------------------------------------------------------------------------
 
-def _extents(mask: np.ndarray):
-    """First and last set index of each row (rows without pixels: -1)."""
-    has = mask.any(axis=1)
-    first = np.where(has, mask.argmax(axis=1), -1)
-    last = np.where(has, mask.shape[1] - 1 - mask[:, ::-1].argmax(axis=1), -1)
-    return has, first, last
-
-
-def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
+def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
     x0, y0, cw, ch, area = (int(v) for v in st)
     H, W = labels.shape
     if x0 == 0 and y0 == 0 and cw == W and ch == H:
         return None  # the page itself
-    mask = labels[y0: y0 + ch, x0: x0 + cw] == lab
-    has_r, left, right = _extents(mask)
-    has_c, top, bottom = _extents(mask.T)
+    # first and last pixel of each row, from the region's runs (raster order): every row
+    # of a connected region holds some
+    row, a, b = runs
+    row = row - y0
+    head = np.empty(len(row), bool)
+    head[0] = True
+    np.not_equal(row[1:], row[:-1], out=head[1:])
+    tail = np.empty_like(head)
+    tail[-1] = True
+    tail[:-1] = head[1:]
+    left = np.full(ch, -1, np.int64)
+    right = np.full(ch, -1, np.int64)
+    left[row[head]] = a[head] - x0
+    right[row[tail]] = b[tail] - x0
+    has_r = left >= 0
     outline = float((right - left + 1)[has_r].sum())
     if outline < MIN_RECT * cw * ch:
         return None
     # straight parts of each side: rows/columns where the region touches its bbox side
     t_left = np.flatnonzero(left == 0)
     t_right = np.flatnonzero(right == cw - 1)
-    t_top = np.flatnonzero(top == 0)
-    t_bottom = np.flatnonzero(bottom == ch - 1)
+    t_top = np.flatnonzero(labels[y0, x0: x0 + cw] == lab)
+    t_bottom = np.flatnonzero(labels[y0 + ch - 1, x0: x0 + cw] == lab)
     for t, length in ((t_left, ch), (t_right, ch), (t_top, cw), (t_bottom, cw)):
         # a box side is one straight run (an anti-aliased tangent may flicker); glyphs
         # (H, n, m) touch their box in pieces far apart
@@ -385,7 +440,8 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.median(np.array(outs, np.float64), axis=0)
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast)):
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, left, right, has_r, x0, y0,
+                            outside, tol, contrast)):
         return None
 
     el = x0 - sides["left"].offset
@@ -398,28 +454,14 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         return None
     bx, by = max(bx, 0), max(by, 0)
     bw_, bh_ = min(bw_, W - bx), min(bh_, H - by)
-    fill_c = np.array(F, np.float64)
-    border_c = np.array(border, np.float64) if border is not None else None
     # how deep the region's own corners curve bounds the corner window (the curve leaves
-    # the side ~sqrt(r) rows before the corner ends: twice the depth covers it)
-    depth = int(max(np.argmax(left == 0), np.argmax(left[::-1] == 0),
-                    np.argmax(right == cw - 1), np.argmax(right[::-1] == cw - 1)))
+    # the side ~sqrt(r) rows before the corner ends: twice the depth covers it): the first
+    # row from either end where the region touches its box's left or right side
+    depth = max(int(t_left[0]) if len(t_left) else 0, ch - 1 - int(t_left[-1]) if len(t_left) else 0,
+                int(t_right[0]) if len(t_right) else 0, ch - 1 - int(t_right[-1]) if len(t_right) else 0)
     reach = 2 * depth + int(math.ceil(max(sd.offset for sd in sides.values()))) + 4
-    radii = _box_radii(img, bx, by, bw_, bh_, fill_c, border_c, outside, reach)
-    good = sorted(r for r in radii if r >= 0)
-    radius = 0.0
-    if good:
-        mid = good[(len(good) - 1) // 2: len(good) // 2 + 1]
-        radius = float(sum(mid) / len(mid))
-    return Box(
-        x=bx, y=by, w=bw_, h=bh_,
-        fill=F,  # type: ignore[arg-type]
-        border=border, border_width=round(bw, 3),
-        radius=round(radius, 3), parent=None,
-        radii=tuple(round(r, 3) for r in radii),  # type: ignore[arg-type]
-        outside=tuple(int(v) for v in np.rint(outside)),  # type: ignore[arg-type]
-        fill_area=area,
-    )
+    return (bx, by, bw_, bh_, F, border, bw, outside, area,
+            (bx, by, bw_, bh_, F, border, outside, reach))
 
 
 def _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast) -> bool:
@@ -618,20 +660,21 @@ def _blend(c, A, B) -> tuple[float, float]:
     return t, max(abs(e0 - t * d0), abs(e1 - t * d1), abs(e2 - t * d2))
 
 
-def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray | None,
-              border: np.ndarray | None) -> np.ndarray:
-    """Share of the box in each pixel: a pixel is the outside colour (per row, ``outs``
-    broadcast against ``px``) blended with the fill or the border, whichever explains it
-    better. ``fill`` is None when it equals the outside (a white input on white): then only
-    the border counts. NaN where the box colour does not stand out from that row's outside.
+def _coverage(px: np.ndarray, outs: np.ndarray, first: np.ndarray, second: np.ndarray | None,
+              two: np.ndarray | None) -> np.ndarray:
+    """Share of the box in each pixel: a pixel is the outside colour (``outs``, broadcast
+    against ``px``) blended with the box's colour ``first`` (its fill, or its border when
+    the fill equals the outside: a white input on white) or, where ``two`` (broadcast like
+    ``px`` less its channels), with ``second`` (the border), whichever explains it better.
+    The colours broadcast like ``outs``. NaN where the box colour does not stand out from
+    that row's outside.
     """
-    outs = np.broadcast_to(outs, px.shape)
     best_t = None
     best_r = None
-    for colour in (fill, border):
+    for colour in (first, second):
         if colour is None:
             continue
-        d = colour.astype(px.dtype) - outs
+        d = colour - outs
         den = (d * d).sum(axis=-1)
         den = np.where(den < 9.0, np.nan, den)
         t = ((px - outs) * d).sum(axis=-1) / den
@@ -639,16 +682,16 @@ def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray | None,
         if best_t is None:
             best_t, best_r = t, r
         else:
-            take = r < best_r
+            take = (r < best_r) & two
             best_t = np.where(take, t, best_t)
-            best_r = np.where(take, r, best_r)
-    assert best_t is not None and best_r is not None
+    assert best_t is not None
     return np.clip(best_t, 0.0, 1.0)
 
 
-def _box_radii(img, bx, by, bw, bh, fill, border, outside, reach) -> tuple[float, ...]:
-    """Radius of each corner (top-left, top-right, bottom-right, bottom-left) from
-    coverage, -1 where unmeasurable (cut by the image edge, something beside the box).
+def _box_radii(img, reqs) -> list[tuple[float, ...]]:
+    """Radius of each corner (top-left, top-right, bottom-right, bottom-left) of each box
+    ``(x, y, w, h, fill, border, outside, reach)`` of ``reqs`` from coverage, -1 where
+    unmeasurable (cut by the image edge, something beside the box).
 
     Coverage of a pixel (see ``_coverage``) is 0 outside, 1 in the box; the outside is
     taken per row just beyond the box so a shadow does not bias it. Per row, the sub-pixel
@@ -656,61 +699,90 @@ def _box_radii(img, bx, by, bw, bh, fill, border, outside, reach) -> tuple[float
     a thin border); rows partly above the box weigh by their vertical coverage. The
     corner's missing area relative to the straight sides is sum(e(y) - e_straight) =
     r^2 (1 - pi/4). The four corners are flipped into one top-left orientation and
-    measured together.
+    measured together, and boxes with the same window size all at once.
     """
     H, W = img.shape[:2]
-    n = min(min(bw, bh) // 2 + 2, reach, MAX_CORNER)
-    if n < 3:
-        return (-1.0,) * 4
+    out: list[tuple[float, ...]] = [(-1.0,) * 4] * len(reqs)
+    groups: dict[int, list[int]] = {}
+    for i, (_, _, bw, bh, fill, border, outside, reach) in enumerate(reqs):
+        n = min(min(bw, bh) // 2 + 2, reach, MAX_CORNER)
+        if n < 3:
+            continue
+        if max(abs(fill[0] - outside[0]), abs(fill[1] - outside[1]), abs(fill[2] - outside[2])) < 3 \
+                and border is None:
+            continue
+        groups.setdefault(n, []).append(i)
+    for n, idx in groups.items():
+        for i, rad in zip(idx, _radii_group(img, [reqs[i] for i in idx], n), strict=True):
+            out[i] = rad
+    return out
+
+
+def _radii_group(img, reqs, n) -> list[tuple[float, ...]]:
+    """``_box_radii`` of boxes whose corner windows are all (n+1) px square."""
+    H, W = img.shape[:2]
+    k = len(reqs)
+    bx, by, bw, bh = (np.array([q[j] for q in reqs], np.intp) for j in range(4))
     xs = np.arange(n + 1) - 1
-    ok = np.ones(4, bool)
-    rows_l, cols_l = [], []
-    for c in range(4):
-        cols = (bx + bw - 1 - xs) if c in (1, 2) else (bx + xs)
-        rows = (by + bh - 1 - xs) if c in (2, 3) else (by + xs)
-        if cols.min() < 0 or rows.min() < 0 or cols.max() >= W or rows.max() >= H:
-            ok[c] = False
-            cols, rows = np.clip(cols, 0, W - 1), np.clip(rows, 0, H - 1)
-        rows_l.append(rows)
-        cols_l.append(cols)
-    R = np.stack(rows_l)                                               # (4, n+1)
-    C = np.stack(cols_l)
-    win = img[R[:, :, None], C[:, None, :]].astype(np.float32)         # (4, n+1, n+1, 3)
-    outs = img[R, C[:, :1]].astype(np.float32)                         # (4, n+1, 3)
-    ref_row = img[by + bh // 2, C].astype(np.float32)                  # (4, n+1, 3)
-    ref_col = img[R, bx + bw // 2].astype(np.float32)
-    out32 = outside.astype(np.float32)
+    # each corner's columns and rows walk inward from one pixel outside the box
+    c_in = bx[:, None] + xs
+    c_out = (bx + bw - 1)[:, None] - xs
+    r_in = by[:, None] + xs
+    r_out = (by + bh - 1)[:, None] - xs
+    C = np.stack([c_in, c_out, c_out, c_in], axis=1)                  # (k, 4, n+1)
+    R = np.stack([r_in, r_in, r_out, r_out], axis=1)
+    # corners cut by the image edge are unmeasurable
+    ok = (C.min(axis=2) >= 0) & (C.max(axis=2) < W) & (R.min(axis=2) >= 0) & (R.max(axis=2) < H)
+    np.clip(C, 0, W - 1, out=C)
+    np.clip(R, 0, H - 1, out=R)
+    win = img[R[..., None], C[..., None, :]].astype(np.float32)       # (k, 4, n+1, n+1, 3)
+    outs = img[R, C[..., :1]].astype(np.float32)                      # (k, 4, n+1, 3)
+    ref_row = img[(by + bh // 2)[:, None, None], C].astype(np.float32)  # (k, 4, n+1, 3)
+    ref_col = img[R, (bx + bw // 2)[:, None, None]].astype(np.float32)
+    out32 = np.array([q[6] for q in reqs], np.float64).astype(np.float32)[:, None, None, :]
     # beside the box something else (a neighbour, a label): use the side's outside colour
     far = np.abs(outs - out32).max(axis=-1) > 40
     outs = np.where(far[..., None], out32, outs)
-    if np.abs(fill - outside).max() < 3:
-        if border is None:
-            return (-1.0,) * 4
-        fill = None  # same colour inside and out: the border alone draws the corner
-    cov = _coverage(win, outs[:, :, None, :], fill, border)
-    cov_ref = _coverage(ref_row, out32, fill, border)
-    cov_col = _coverage(ref_col, outs, fill, border)
+    # the box's colour: its fill, and its border where it has one; only the border where
+    # the fill equals the outside (the border alone draws the corner)
+    no_fill = [max(abs(q[4][j] - q[6][j]) for j in range(3)) < 3 for q in reqs]
+    first = np.array([q[5] if nf else q[4] for q, nf in zip(reqs, no_fill, strict=True)], np.float64)
+    two = np.array([q[5] is not None and not nf for q, nf in zip(reqs, no_fill, strict=True)])
+    second = None
+    if two.any():
+        second = np.array([q[5] if t else q[4] for q, t in zip(reqs, two, strict=True)], np.float64)
+        second = second.astype(np.float32)[:, None, None, :]
+    first = first.astype(np.float32)[:, None, None, :]
+    cov = _coverage(win, outs[:, :, :, None, :], first[..., None, :],
+                    None if second is None else second[..., None, :], two[:, None, None, None])
+    cov_ref = _coverage(ref_row, out32, first, second, two[:, None, None])
+    cov_col = _coverage(ref_col, outs, first, second, two[:, None, None])
     # vertical coverage of each row: the top side's profile up to where it reaches the rim
     hit = cov_col >= 0.9
-    first = np.where(hit.any(axis=1), hit.argmax(axis=1), n + 1)
-    cap = np.where(np.arange(n + 1)[None, :] < first[:, None], cov_col, 1.0)
-    e_ref = _edge_pos(cov_ref, np.ones(4, cov_ref.dtype))              # (4,)
-    e = _edge_pos(cov.reshape(-1, n + 1), np.maximum(cap, 1e-6).reshape(-1)).reshape(4, n + 1)
+    top = np.where(hit.any(axis=-1), hit.argmax(axis=-1), n + 1)
+    cap = np.where(np.arange(n + 1) < top[..., None], cov_col, 1.0)  # (k, 4, n+1)
+    e_ref = _edge_pos(cov_ref.reshape(-1, n + 1), np.ones(4 * k, cov_ref.dtype)).reshape(k, 4)
+    e = _edge_pos(cov.reshape(-1, n + 1), np.maximum(cap, 1e-6).reshape(-1)).reshape(k, 4, n + 1)
     live = cap > 0.05
-    bad = np.isnan(cap).any(axis=1)
-    out = []
-    for c in range(4):
-        if not ok[c] or bad[c] or np.isnan(e_ref[c]) or np.isnan(e[c][live[c]]).any():
-            out.append(-1.0)
-            continue
-        missing = float(((e[c] - e_ref[c]) * cap[c])[live[c]].sum())
-        r = math.sqrt(missing / _CORNER_K) if missing > 0 else 0.0
-        if border is not None:
-            # where a border curves, its pixels also hold some fill, which reads as a little
-            # outside: a border adds ~0.75 px to the radius (Chromium at 1x-3x, 1-3 px borders)
-            r = max(0.0, r - BORDER_BIAS)
-        out.append(r)
-    return tuple(out)
+    bad = ~ok | np.isnan(cap).any(axis=-1) | np.isnan(e_ref) | (np.isnan(e) & live).any(axis=-1)
+    part = (e - e_ref[..., None]) * cap
+    res = []
+    for i in range(k):
+        rad = []
+        for c in range(4):
+            if bad[i, c]:
+                rad.append(-1.0)
+                continue
+            missing = float(part[i, c][live[i, c]].sum())
+            r = math.sqrt(missing / _CORNER_K) if missing > 0 else 0.0
+            if reqs[i][5] is not None:
+                # where a border curves, its pixels also hold some fill, which reads as a
+                # little outside: a border adds ~0.75 px to the radius (Chromium at 1x-3x,
+                # 1-3 px borders)
+                r = max(0.0, r - BORDER_BIAS)
+            rad.append(r)
+        res.append(tuple(rad))
+    return res
 
 
 def _edge_pos(cov: np.ndarray, cap: np.ndarray) -> np.ndarray:
