@@ -162,14 +162,14 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
     tol = TOL_LOSSY if lossy else TOL_LOSSLESS
     contrast = MIN_CONTRAST_LOSSY if lossy else MIN_CONTRAST
 
-    labels, stats, mean, uniform, runs = _regions(image, tol)
+    labels, stats, mean, uniform, runs, planes = _regions(image, tol)
     found: list[tuple] = []
     for lab in _candidates(stats, uniform, text_lines):
         m = _measure(image, labels, int(lab), stats[lab], mean[lab], runs.of(int(lab)), tol, contrast)
         if m is not None:
             found.append(m)
     # corner radii of all boxes at once (see ``_box_radii``)
-    radii = _box_radii(image, [m[-1] for m in found])
+    radii = _box_radii(planes, [m[-1] for m in found])
     boxes: list[tuple[tuple[int, int, int, int], Box]] = []
     for (bx, by, bw_, bh_, F, border, bw, outside, area, _), rad in zip(found, radii, strict=True):
         good = sorted(r for r in rad if r >= 0)
@@ -259,7 +259,7 @@ def _regions(image: np.ndarray, tol: int):
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
     sel = runs.lut
-    return labels, stats, m[sel], uniform[sel], runs
+    return labels, stats, m[sel], uniform[sel], runs, ch
 
 
 def _label_stats(labels: np.ndarray, n: int):
@@ -660,25 +660,25 @@ def _blend(c, A, B) -> tuple[float, float]:
     return t, max(abs(e0 - t * d0), abs(e1 - t * d1), abs(e2 - t * d2))
 
 
-def _coverage(px: np.ndarray, outs: np.ndarray, first: np.ndarray, second: np.ndarray | None,
-              two: np.ndarray | None) -> np.ndarray:
+def _coverage(px, outs, first, second, two) -> np.ndarray:
     """Share of the box in each pixel: a pixel is the outside colour (``outs``, broadcast
     against ``px``) blended with the box's colour ``first`` (its fill, or its border when
     the fill equals the outside: a white input on white) or, where ``two`` (broadcast like
-    ``px`` less its channels), with ``second`` (the border), whichever explains it better.
-    The colours broadcast like ``outs``. NaN where the box colour does not stand out from
-    that row's outside.
+    ``px``), with ``second`` (the border), whichever explains it better. Colours are
+    3-tuples of float32 channel planes; ``first`` and ``second`` broadcast like ``outs``.
+    NaN where the box colour does not stand out from that row's outside.
     """
+    e0, e1, e2 = (p - o for p, o in zip(px, outs, strict=True))
     best_t = None
     best_r = None
     for colour in (first, second):
         if colour is None:
             continue
-        d = colour - outs
-        den = (d * d).sum(axis=-1)
+        d0, d1, d2 = (c - o for c, o in zip(colour, outs, strict=True))
+        den = d0 * d0 + d1 * d1 + d2 * d2
         den = np.where(den < 9.0, np.nan, den)
-        t = ((px - outs) * d).sum(axis=-1) / den
-        r = np.abs(px - outs - t[..., None] * d).max(axis=-1)
+        t = (e0 * d0 + e1 * d1 + e2 * d2) / den
+        r = np.maximum(np.maximum(np.abs(e0 - t * d0), np.abs(e1 - t * d1)), np.abs(e2 - t * d2))
         if best_t is None:
             best_t, best_r = t, r
         else:
@@ -688,10 +688,11 @@ def _coverage(px: np.ndarray, outs: np.ndarray, first: np.ndarray, second: np.nd
     return np.clip(best_t, 0.0, 1.0)
 
 
-def _box_radii(img, reqs) -> list[tuple[float, ...]]:
+def _box_radii(planes, reqs) -> list[tuple[float, ...]]:
     """Radius of each corner (top-left, top-right, bottom-right, bottom-left) of each box
     ``(x, y, w, h, fill, border, outside, reach)`` of ``reqs`` from coverage, -1 where
-    unmeasurable (cut by the image edge, something beside the box).
+    unmeasurable (cut by the image edge, something beside the box). ``planes`` are the
+    image's three colour channels.
 
     Coverage of a pixel (see ``_coverage``) is 0 outside, 1 in the box; the outside is
     taken per row just beyond the box so a shadow does not bias it. Per row, the sub-pixel
@@ -701,7 +702,6 @@ def _box_radii(img, reqs) -> list[tuple[float, ...]]:
     r^2 (1 - pi/4). The four corners are flipped into one top-left orientation and
     measured together, and boxes with the same window size all at once.
     """
-    H, W = img.shape[:2]
     out: list[tuple[float, ...]] = [(-1.0,) * 4] * len(reqs)
     groups: dict[int, list[int]] = {}
     for i, (_, _, bw, bh, fill, border, outside, reach) in enumerate(reqs):
@@ -713,14 +713,14 @@ def _box_radii(img, reqs) -> list[tuple[float, ...]]:
             continue
         groups.setdefault(n, []).append(i)
     for n, idx in groups.items():
-        for i, rad in zip(idx, _radii_group(img, [reqs[i] for i in idx], n), strict=True):
+        for i, rad in zip(idx, _radii_group(planes, [reqs[i] for i in idx], n), strict=True):
             out[i] = rad
     return out
 
 
-def _radii_group(img, reqs, n) -> list[tuple[float, ...]]:
+def _radii_group(planes, reqs, n) -> list[tuple[float, ...]]:
     """``_box_radii`` of boxes whose corner windows are all (n+1) px square."""
-    H, W = img.shape[:2]
+    H, W = planes[0].shape
     k = len(reqs)
     bx, by, bw, bh = (np.array([q[j] for q in reqs], np.intp) for j in range(4))
     xs = np.arange(n + 1) - 1
@@ -735,28 +735,38 @@ def _radii_group(img, reqs, n) -> list[tuple[float, ...]]:
     ok = (C.min(axis=2) >= 0) & (C.max(axis=2) < W) & (R.min(axis=2) >= 0) & (R.max(axis=2) < H)
     np.clip(C, 0, W - 1, out=C)
     np.clip(R, 0, H - 1, out=R)
-    win = img[R[..., None], C[..., None, :]].astype(np.float32)       # (k, 4, n+1, n+1, 3)
-    outs = img[R, C[..., :1]].astype(np.float32)                      # (k, 4, n+1, 3)
-    ref_row = img[(by + bh // 2)[:, None, None], C].astype(np.float32)  # (k, 4, n+1, 3)
-    ref_col = img[R, (bx + bw // 2)[:, None, None]].astype(np.float32)
-    out32 = np.array([q[6] for q in reqs], np.float64).astype(np.float32)[:, None, None, :]
+    RW = R * W
+    at_win = RW[..., None] + C[..., None, :]                          # (k, 4, n+1, n+1)
+    at_out = RW + C[..., :1]                                          # (k, 4, n+1)
+    at_row = (by + bh // 2)[:, None, None] * W + C
+    at_col = RW + (bx + bw // 2)[:, None, None]
+    win = [p.take(at_win).astype(np.float32) for p in planes]
+    outs = [p.take(at_out).astype(np.float32) for p in planes]
+    ref_row = [p.take(at_row).astype(np.float32) for p in planes]
+    ref_col = [p.take(at_col).astype(np.float32) for p in planes]
+    o32 = np.array([q[6] for q in reqs], np.float64).astype(np.float32)
+    out32 = [o32[:, j, None, None] for j in range(3)]                 # (k, 1, 1) each
     # beside the box something else (a neighbour, a label): use the side's outside colour
-    far = np.abs(outs - out32).max(axis=-1) > 40
-    outs = np.where(far[..., None], out32, outs)
+    far = np.maximum(np.maximum(np.abs(outs[0] - out32[0]), np.abs(outs[1] - out32[1])),
+                     np.abs(outs[2] - out32[2])) > 40
+    outs = [np.where(far, o, s) for o, s in zip(out32, outs, strict=True)]
     # the box's colour: its fill, and its border where it has one; only the border where
     # the fill equals the outside (the border alone draws the corner)
     no_fill = [max(abs(q[4][j] - q[6][j]) for j in range(3)) < 3 for q in reqs]
     first = np.array([q[5] if nf else q[4] for q, nf in zip(reqs, no_fill, strict=True)], np.float64)
     two = np.array([q[5] is not None and not nf for q, nf in zip(reqs, no_fill, strict=True)])
-    second = None
+    f32 = first.astype(np.float32)
+    first_c = [f32[:, j, None, None] for j in range(3)]
+    second_c = None
     if two.any():
-        second = np.array([q[5] if t else q[4] for q, t in zip(reqs, two, strict=True)], np.float64)
-        second = second.astype(np.float32)[:, None, None, :]
-    first = first.astype(np.float32)[:, None, None, :]
-    cov = _coverage(win, outs[:, :, :, None, :], first[..., None, :],
-                    None if second is None else second[..., None, :], two[:, None, None, None])
-    cov_ref = _coverage(ref_row, out32, first, second, two[:, None, None])
-    cov_col = _coverage(ref_col, outs, first, second, two[:, None, None])
+        s32 = np.array([q[5] if t else q[4] for q, t in zip(reqs, two, strict=True)],
+                       np.float64).astype(np.float32)
+        second_c = [s32[:, j, None, None] for j in range(3)]
+    two = two[:, None, None]
+    cov = _coverage(win, [o[..., None] for o in outs], [c[..., None] for c in first_c],
+                    None if second_c is None else [c[..., None] for c in second_c], two[..., None])
+    cov_ref = _coverage(ref_row, out32, first_c, second_c, two)
+    cov_col = _coverage(ref_col, outs, first_c, second_c, two)
     # vertical coverage of each row: the top side's profile up to where it reaches the rim
     hit = cov_col >= 0.9
     top = np.where(hit.any(axis=-1), hit.argmax(axis=-1), n + 1)
