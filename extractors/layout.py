@@ -219,20 +219,27 @@ def _regions(image: np.ndarray, tol: int):
     # or when they are (nearly) equal: a one-pixel bridge of exact fill between two parts
     # (a tight badge whose text nearly meets its curved ends) keeps them one region, while
     # the small steps of an anti-aliased low-contrast curve do not chain a box to its
-    # surroundings.
-    ex = dx > tol
-    ey = dy > tol
-    edge = np.zeros((H, W), bool)
-    edge[:, 1:] |= ex
+    # surroundings. (A step over tol makes both its pixels edge pixels: a link between two
+    # flat pixels is always within tol.)
+    ex = cv2.compare(dx, tol, cv2.CMP_GT)
+    ey = cv2.compare(dy, tol, cv2.CMP_GT)
+    edge = np.zeros((H, W), np.uint8)
+    edge[:, 1:] = ex
     edge[:, :-1] |= ex
     edge[1:] |= ey
     edge[:-1] |= ey
-    flat = ~edge
     same = max(0, tol - TOL_LOSSLESS)
-    grid = np.zeros((2 * H - 1, 2 * W - 1), np.uint8)
-    grid[::2, ::2] = 1
-    grid[::2, 1::2] = (dx <= same) | (~ex & flat[:, 1:] & flat[:, :-1])
-    grid[1::2, ::2] = (dy <= same) | (~ey & flat[1:] & flat[:-1])
+    h_open = np.zeros((H, W), np.uint8)
+    v_open = np.zeros((H, W), np.uint8)
+    h_open[:, :-1] = cv2.bitwise_or(cv2.compare(dx, same, cv2.CMP_LE),
+                                    cv2.bitwise_not(cv2.bitwise_or(edge[:, 1:], edge[:, :-1])))
+    v_open[:-1] = cv2.bitwise_or(cv2.compare(dy, same, cv2.CMP_LE),
+                                 cv2.bitwise_not(cv2.bitwise_or(edge[1:], edge[:-1])))
+    # even rows: pixel, link right, pixel, ...; odd rows: link down, nothing, link down, ...
+    grid = np.empty((H, 2, 2 * W), np.uint8)
+    grid[:, 0] = cv2.merge([np.full((H, W), 255, np.uint8), h_open]).reshape(H, 2 * W)
+    grid[:, 1] = cv2.merge([v_open, np.zeros((H, W), np.uint8)]).reshape(H, 2 * W)
+    grid = grid.reshape(2 * H, 2 * W)[:-1, :-1]
     # two diagonal neighbours in this grid always share a node, so 8-connectivity gives the
     # same regions as 4, and OpenCV labels it faster. Labels come in raster order of each
     # region's first pixel node; the statistics are taken from the pixel nodes alone (a
@@ -243,19 +250,38 @@ def _regions(image: np.ndarray, tol: int):
     stats, runs = _label_stats(labels, n)
     # colour statistics (of the regions that may become candidates) on every other pixel of
     # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
-    # enough samples
+    # enough samples. Sums go over runs of one region along a row (exact integer sums, from
+    # cumulative sums), which is much cheaper than weighted counts over every sample.
     k = len(runs.offs) - 1
-    sub = runs.lut[labels[::2, ::2]].ravel()
-    cnt = np.bincount(sub, minlength=k + 1)
-    den = np.maximum(cnt, 1).astype(np.float64)
-    sch = [np.ascontiguousarray(c[::2, ::2]).ravel() for c in ch]
-    mean = np.stack([np.bincount(sub, weights=c, minlength=k + 1) for c in sch], axis=1) / den[:, None]
+    sl = runs.lut[labels[::2, ::2]]
+    sub = sl.ravel()
+    change = np.empty(sub.size, bool)
+    change[0] = True
+    np.not_equal(sub[1:], sub[:-1], out=change[1:])
+    change[::sl.shape[1]] = True
+    first = np.flatnonzero(change)
+    last = np.empty_like(first)
+    last[:-1] = first[1:] - 1
+    last[-1] = sub.size - 1
+    rl = sub[first]
+    cnt = np.bincount(rl, weights=last - first + 1, minlength=k + 1)
+    den = np.maximum(cnt, 1.0)
+    sch = [np.ascontiguousarray(c[::2, ::2]) for c in ch]
+    sums = []
+    for c in sch:
+        cs = np.cumsum(c.ravel(), dtype=np.int64)
+        rs = cs[last]
+        rs[1:] -= cs[last[:-1]]
+        sums.append(np.bincount(rl, weights=rs, minlength=k + 1))
+    mean = np.stack(sums, axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
-    off = np.zeros(sub.shape, bool)
+    mu8 = m.astype(np.uint8)
+    dev = None
     for i, c in enumerate(sch):
-        off |= np.abs(c.astype(np.int16) - m[sub, i]) > tol
-    bad = np.bincount(sub[off], minlength=k + 1)
+        ad = cv2.absdiff(c, mu8[:, i].take(sl))
+        dev = ad if dev is None else cv2.max(dev, ad)
+    bad = np.bincount(sub[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
     sel = runs.lut
@@ -280,39 +306,44 @@ def _label_stats(labels: np.ndarray, n: int):
     area = np.bincount(lab, weights=ends - starts, minlength=n)
     stats = np.zeros((n, 5), np.int32)
     stats[:, 4] = area.astype(np.int64)
-    # only regions of at least MIN_AREA pixels can be candidates
-    pick = np.flatnonzero((area >= MIN_AREA)[lab])
-    lab = lab[pick]
+    # only regions of at least MIN_AREA pixels can be candidates: the rest keep zeros
+    ids = np.flatnonzero(area >= MIN_AREA)
+    lut = np.zeros(n, np.intp)
+    lut[ids] = np.arange(1, len(ids) + 1)
+    kk = lut[lab]
+    pick = np.flatnonzero(kk)
+    kk = kk[pick]
     starts = starts[pick]
     ends = ends[pick]
     row = starts // W
     x0 = starts - row * W
     x1 = ends - 1 - row * W
     big = np.iinfo(np.int64).max
-    left = np.full(n, big, np.int64)
-    right = np.full(n, -1, np.int64)
-    np.minimum.at(left, lab, x0)
-    np.maximum.at(right, lab, x1)
-    top = np.full(n, big, np.int64)
-    bottom = np.full(n, -1, np.int64)
-    np.minimum.at(top, lab, row)
-    np.maximum.at(bottom, lab, row)
-    present = right >= 0
-    stats[present, 0] = left[present]
-    stats[present, 1] = top[present]
-    stats[present, 2] = (right - left + 1)[present]
-    stats[present, 3] = (bottom - top + 1)[present]
-    ok = (stats[:, 2] >= MIN_SIDE - 2) & (stats[:, 3] >= MIN_SIDE - 2) & present
-    ok[0] = False
-    ids = np.flatnonzero(ok)
-    lut = np.zeros(n, np.intp)
-    lut[ids] = np.arange(1, len(ids) + 1)
-    kk = lut[lab]
+    left = np.full(len(ids) + 1, big, np.int64)
+    right = np.full(len(ids) + 1, -1, np.int64)
+    top = np.full(len(ids) + 1, big, np.int64)
+    bottom = np.full(len(ids) + 1, -1, np.int64)
+    np.minimum.at(left, kk, x0)
+    np.maximum.at(right, kk, x1)
+    np.minimum.at(top, kk, row)
+    np.maximum.at(bottom, kk, row)
+    w = (right - left + 1)[1:]
+    h = (bottom - top + 1)[1:]
+    stats[ids, 0] = left[1:]
+    stats[ids, 1] = top[1:]
+    stats[ids, 2] = w
+    stats[ids, 3] = h
+    # the runs of the regions that pass the size test, grouped by region in raster order
+    ok = (w >= MIN_SIDE - 2) & (h >= MIN_SIDE - 2)
+    ok = np.concatenate([[False], ok])
+    lut[ids] = 0
+    lut[ids[ok[1:]]] = np.arange(1, int(ok.sum()) + 1)
+    kk = np.cumsum(ok)[kk] * ok[kk]
     pick = np.flatnonzero(kk)
     kk = kk[pick]
     order = pick[np.argsort(kk, kind="stable")]
-    offs = np.zeros(len(ids) + 1, np.intp)
-    np.cumsum(np.bincount(kk, minlength=len(ids) + 1)[1:], out=offs[1:])
+    offs = np.zeros(int(ok.sum()) + 1, np.intp)
+    np.cumsum(np.bincount(kk, minlength=len(offs))[1:], out=offs[1:])
     return stats, _Runs(lut, offs, row[order], x0[order], x1[order])
 
 
