@@ -162,10 +162,10 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
     tol = TOL_LOSSY if lossy else TOL_LOSSLESS
     contrast = MIN_CONTRAST_LOSSY if lossy else MIN_CONTRAST
 
-    labels, stats, mean, uniform, runs, planes = _regions(image, tol)
+    labels, stats, mean, uniform, rows, planes = _regions(image, tol)
     found: list[tuple] = []
     for lab in _candidates(stats, uniform, text_lines):
-        m = _measure(image, labels, int(lab), stats[lab], mean[lab], runs.of(int(lab)), tol, contrast)
+        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast)
         if m is not None:
             found.append(m)
     # corner radii of all boxes at once (see ``_box_radii``)
@@ -189,19 +189,20 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
 
 # --- regions ----------------------------------------------------------------------------
 
-class _Runs:
-    """Horizontal runs of the regions worth measuring, grouped by region in raster order:
-    ``of(label)`` gives (row, first column, last column) arrays."""
+class _Rows:
+    """The rows of the regions worth measuring: ``of(label)`` gives the first and the last
+    column of each of the region's rows, top to bottom (every row of a connected region
+    holds some of its pixels). ``lut`` maps a label to its index + 1 (0: not kept)."""
 
-    __slots__ = ("lut", "offs", "row", "x0", "x1")
+    __slots__ = ("lut", "offs", "first", "last")
 
-    def __init__(self, lut, offs, row, x0, x1):
-        self.lut, self.offs, self.row, self.x0, self.x1 = lut, offs, row, x0, x1
+    def __init__(self, lut, offs, first, last):
+        self.lut, self.offs, self.first, self.last = lut, offs, first, last
 
     def of(self, lab: int):
         k = int(self.lut[lab])
         s, e = int(self.offs[k - 1]), int(self.offs[k])
-        return self.row[s:e], self.x0[s:e], self.x1[s:e]
+        return self.first[s:e], self.last[s:e]
 
 
 def _regions(image: np.ndarray, tol: int):
@@ -247,13 +248,13 @@ def _regions(image: np.ndarray, tol: int):
     # horizontal runs of one label, which is much cheaper than OpenCV's per-node statistics.
     n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
     labels = np.ascontiguousarray(big[::2, ::2])
-    stats, runs = _label_stats(labels, n)
+    stats, rows = _label_stats(labels, n)
     # colour statistics (of the regions that may become candidates) on every other pixel of
     # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
     # enough samples. Sums go over runs of one region along a row (exact integer sums, from
     # cumulative sums), which is much cheaper than weighted counts over every sample.
-    k = len(runs.offs) - 1
-    sl = runs.lut[labels[::2, ::2]]
+    k = len(rows.offs) - 1
+    sl = rows.lut[labels[::2, ::2]]
     sub = sl.ravel()
     change = np.empty(sub.size, bool)
     change[0] = True
@@ -284,14 +285,14 @@ def _regions(image: np.ndarray, tol: int):
     bad = np.bincount(sub[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
-    sel = runs.lut
-    return labels, stats, m[sel], uniform[sel], runs, ch
+    sel = rows.lut
+    return labels, stats, m[sel], uniform[sel], rows, ch
 
 
 def _label_stats(labels: np.ndarray, n: int):
     """(n, 5) int32 [left, top, width, height, area] of each label of ``labels`` from its
     horizontal runs (zeros but the area for labels smaller than MIN_AREA, and for label 0,
-    absent), and the runs of the labels that pass the size test of ``_candidates``."""
+    absent), and the rows (``_Rows``) of the labels that pass the size test of ``_candidates``."""
     H, W = labels.shape
     flat = labels.ravel()
     change = np.empty(flat.size, bool)
@@ -333,7 +334,8 @@ def _label_stats(labels: np.ndarray, n: int):
     stats[ids, 1] = top[1:]
     stats[ids, 2] = w
     stats[ids, 3] = h
-    # the runs of the regions that pass the size test, grouped by region in raster order
+    # the rows of the regions that pass the size test: their runs grouped by region (in
+    # raster order), the first of each row gives its first column, the last its last
     ok = (w >= MIN_SIDE - 2) & (h >= MIN_SIDE - 2)
     ok = np.concatenate([[False], ok])
     lut[ids] = 0
@@ -341,10 +343,17 @@ def _label_stats(labels: np.ndarray, n: int):
     kk = np.cumsum(ok)[kk] * ok[kk]
     pick = np.flatnonzero(kk)
     kk = kk[pick]
-    order = pick[np.argsort(kk, kind="stable")]
+    srt = np.argsort(kk, kind="stable")
+    kk = kk[srt]
+    order = pick[srt]
+    row = row[order]
+    head = np.ones(len(kk), bool)
+    head[1:] = (kk[1:] != kk[:-1]) | (row[1:] != row[:-1])
+    tail = np.ones(len(kk), bool)
+    tail[:-1] = head[1:]
     offs = np.zeros(int(ok.sum()) + 1, np.intp)
-    np.cumsum(np.bincount(kk, minlength=len(offs))[1:], out=offs[1:])
-    return stats, _Runs(lut, offs, row[order], x0[order], x1[order])
+    np.cumsum(np.bincount(kk[head], minlength=len(offs))[1:], out=offs[1:])
+    return stats, _Rows(lut, offs, x0[order[head]], x1[order[tail]])
 
 
 def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarray:
@@ -370,27 +379,16 @@ def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarra
 
 # --- one region -------------------------------------------------------------------------
 
-def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
-    x0, y0, cw, ch, area = (int(v) for v in st)
+def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
+    x0, y0, cw, ch, area = st.tolist()
     H, W = labels.shape
     if x0 == 0 and y0 == 0 and cw == W and ch == H:
         return None  # the page itself
-    # first and last pixel of each row, from the region's runs (raster order): every row
-    # of a connected region holds some
-    row, a, b = runs
-    row = row - y0
-    head = np.empty(len(row), bool)
-    head[0] = True
-    np.not_equal(row[1:], row[:-1], out=head[1:])
-    tail = np.empty_like(head)
-    tail[-1] = True
-    tail[:-1] = head[1:]
-    left = np.full(ch, -1, np.int64)
-    right = np.full(ch, -1, np.int64)
-    left[row[head]] = a[head] - x0
-    right[row[tail]] = b[tail] - x0
-    has_r = left >= 0
-    outline = float((right - left + 1)[has_r].sum())
+    # first and last pixel of each row (every row of a connected region holds some)
+    first, last = rows
+    left = first - x0
+    right = last - x0
+    outline = float((right - left + 1).sum())
     if outline < MIN_RECT * cw * ch:
         return None
     # straight parts of each side: rows/columns where the region touches its bbox side
@@ -401,7 +399,7 @@ def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
     for t, length in ((t_left, ch), (t_right, ch), (t_top, cw), (t_bottom, cw)):
         # a box side is one straight run (an anti-aliased tangent may flicker); glyphs
         # (H, n, m) touch their box in pieces far apart
-        if len(t) and t[-1] - t[0] + 1 - len(t) > max(2, 0.2 * length):
+        if len(t) and int(t[-1]) - int(t[0]) + 1 - len(t) > max(2, 0.2 * length):
             return None
     f_lr = min(len(t_left), len(t_right)) / ch
     f_tb = min(len(t_top), len(t_bottom)) / cw
@@ -410,7 +408,7 @@ def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
     if max(f_lr, f_tb) < 0.3 and not roundish:
         return None
 
-    F = tuple(int(v) for v in fill)
+    F = tuple(fill.tolist())
     votes: dict[str, _Vote] = {}
     for name, touch, length, base, start, step, vertical in (
         ("left", t_left, ch, y0, x0, -1, True),
@@ -430,11 +428,11 @@ def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
     # CSS border at 3x, a glyph's stroke around its counter)
     bands = [v.b for v in votes.values()]
     if all(b is not None for b in bands):
-        cols = np.array([b.border for b in bands], np.float64)  # type: ignore[union-attr]
-        wid = np.array([b.border_width for b in bands])  # type: ignore[union-attr]
-        if np.abs(cols - cols[0]).max() > 3 * tol + 6 or wid.max() - wid.min() > 1.0:
+        wid = [b.border_width for b in bands]  # type: ignore[union-attr]
+        if (_spread([b.border for b in bands]) > 3 * tol + 6  # type: ignore[union-attr]
+                or max(wid) - min(wid) > 1.0):
             bands = []
-        elif float(np.median(wid)) > max(MAX_BAND, 0.1 * min(cw, ch)):
+        elif _median(wid) > max(MAX_BAND, 0.1 * min(cw, ch)):
             # too wide for a border: a glyph's stroke around its counter (the same colour
             # again beyond it), or a box of its own around this one (a tile round a chip)
             beyond = [b.outside for b in bands]  # type: ignore[union-attr]
@@ -455,11 +453,11 @@ def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
     border = None
     bw = 0.0
     if len(bordered) == 4:
-        bs = np.array([sd.border for sd in bordered], np.float64)
-        ws = np.array([sd.border_width for sd in bordered])
-        if np.abs(bs - bs[0]).max() <= 3 * tol + 6 and ws.max() - ws.min() <= 1.0:
-            border = tuple(int(v) for v in np.rint(np.median(bs, axis=0)))
-            bw = float(np.median(ws))
+        bs = [sd.border for sd in bordered]
+        ws = [sd.border_width for sd in bordered]
+        if _spread(bs) <= 3 * tol + 6 and max(ws) - min(ws) <= 1.0:  # type: ignore[arg-type]
+            border = tuple(round(_median([float(b[j]) for b in bs])) for j in range(3))  # type: ignore[index]
+            bw = float(_median(ws))
     if not filled and border is None:
         return None
     if not filled:
@@ -469,10 +467,10 @@ def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
     elif min(cw, ch) < 10 and max(cw, ch) > 3 * min(cw, ch):
         return None  # a stem of bold text, not a box
     outs = [sd.outside for sd in closed if sd.outside is not None]
-    outside = np.median(np.array(outs, np.float64), axis=0)
+    outside = np.array([_median([float(o[j]) for o in outs]) for j in range(3)])
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, left, right, has_r, x0, y0,
-                            outside, tol, contrast)):
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, left, right, x0, y0, outside,
+                            tol, contrast)):
         return None
 
     el = x0 - sides["left"].offset
@@ -495,12 +493,12 @@ def _measure(img, labels, lab, st, fill, runs, tol, contrast) -> tuple | None:
             (bx, by, bw_, bh_, F, border, outside, reach))
 
 
-def _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast) -> bool:
+def _glyph_ring(img, mask, left, right, x0, y0, outside, tol, contrast) -> bool:
     """Is the region the ink of a glyph with a counter (o, D, P, 0)? Its biggest hole shows
     the outside colour and is curved; a box's holes are its content (text, child boxes)."""
     ch, cw = mask.shape
     cols = np.arange(cw)[None, :]
-    inside = (cols >= left[:, None]) & (cols <= right[:, None]) & has_r[:, None]
+    inside = (cols >= left[:, None]) & (cols <= right[:, None])
     holes = (inside & ~mask).view(np.uint8)
     n, hl, hs, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
     if n <= 1:
@@ -541,13 +539,13 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
+    at = base + positions
+    profs = (img[at, lo:hi] if vertical else img[lo:hi, at].swapaxes(0, 1)).tolist()
     reads: list[_Vote] = []
-    for p in positions:
-        prof = img[base + int(p), lo:hi] if vertical else img[lo:hi, base + int(p)]
-        P = prof.tolist()
+    for P in profs:
         if step < 0:
             P.reverse()
-        reads.append(_profile(P, F, tol, contrast, reaches_edge=n < PROFILE))
+        reads.append(_profile(P, F, tol, contrast, n < PROFILE))
     kinds = [r.a.kind for r in reads]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
     a = _median_side([r.a for r in reads if r.a.kind == best], curved)
@@ -568,15 +566,21 @@ def _median_side(group: list[_Side], curved: bool = False) -> _Side:
     return pick[-1] if curved else pick[len(pick) // 2]
 
 
+def _median(v: list) -> float:
+    """np.median of a few floats, exactly (the mean of the middle two of an even count)."""
+    s = sorted(v)
+    h = len(s) // 2
+    return s[h] if len(s) % 2 else (s[h - 1] + s[h]) / 2
+
+
+def _spread(cols: list) -> float:
+    """Largest channel difference of any colour of ``cols`` from the first (floats)."""
+    c0 = cols[0]
+    return max(abs(float(c[j]) - float(c0[j])) for c in cols for j in range(3))
+
+
 def _dist(a, b) -> float:
     return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2]))
-
-
-def _run_end(P: list, j: int, tol: int) -> int:
-    k = j + 1
-    while k < len(P) and _dist(P[k], P[j]) <= tol:
-        k += 1
-    return k
 
 
 def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
@@ -584,7 +588,14 @@ def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
     own (3 px, or 2 at the profile's end): (start, end) or (-1, -1)."""
     m = len(P)
     while j < m:
-        k = _run_end(P, j, tol)
+        # the run: pixels within tol of its first one
+        a0, a1, a2 = P[j]
+        k = j + 1
+        while k < m:
+            c0, c1, c2 = P[k]
+            if abs(c0 - a0) > tol or abs(c1 - a1) > tol or abs(c2 - a2) > tol:
+                break
+            k += 1
         if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
             return j, k
         j = k
@@ -593,14 +604,23 @@ def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
 
 def _mean(seg: list) -> tuple[float, float, float]:
     n = len(seg)
-    return (sum(c[0] for c in seg) / n, sum(c[1] for c in seg) / n, sum(c[2] for c in seg) / n)
+    s0 = s1 = s2 = 0
+    for c0, c1, c2 in seg:
+        s0 += c0
+        s1 += c1
+        s2 += c2
+    return (s0 / n, s1 / n, s2 / n)
 
 
 def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> _Vote:
     """One outward profile (list of RGB): P[0] is the region's last pixel (the fill)."""
     m = len(P)
+    f0, f1, f2 = F
     i = 1
-    while i < m and _dist(P[i], F) <= tol:
+    while i < m:
+        c0, c1, c2 = P[i]
+        if abs(c0 - f0) > tol or abs(c1 - f1) > tol or abs(c2 - f2) > tol:
+            break
         i += 1
     if i == m:
         return _Vote(_Side("edge", float(m - 1), None, None, 0.0) if reaches_edge else _OPEN, None)
@@ -622,17 +642,18 @@ def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> 
 
 def _read(T: list, i: int, F: tuple, O: tuple, tol: int, contrast: int) -> _Side:
     """Fill, transition T, outside O: an edge (anti-aliased or not) or a border in T."""
+    dof = _dist(O, F)
     if not T:
-        if _dist(O, F) < contrast:
+        if dof < contrast:
             return _OPEN
         return _Side("box", float(i - 1), O, None, 0.0)
     fo = [_blend(c, F, O) for c in T]
     if all(r <= tol + 3 and -0.1 < t < 1.1 for t, r in fo):
-        if _dist(O, F) < contrast:
+        if dof < contrast:
             return _OPEN
         # t is each blend's share of the outside; the rest is box
         return _Side("box", i - 1 + sum(1.0 - min(max(t, 0.0), 1.0) for t, _ in fo), O, None, 0.0)
-    if _dist(O, F) >= contrast:
+    if dof >= contrast:
         # a shadow: the transition fades towards the outside pixel by pixel (after at most
         # one border or anti-aliased pixel); the box ends where the fill does
         for k0 in (0, 1):
