@@ -539,8 +539,10 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
-    at = base + positions
-    profs = (img[at, lo:hi] if vertical else img[lo:hi, at].swapaxes(0, 1)).tolist()
+    if vertical:
+        profs = [img[base + p, lo:hi].tolist() for p in positions.tolist()]
+    else:
+        profs = img[lo:hi, base + positions].swapaxes(0, 1).tolist()
     reads: list[_Vote] = []
     for P in profs:
         if step < 0:
