@@ -630,6 +630,24 @@ def _runs(labels: np.ndarray):
     return rows, starts - rows * w, lengths, flat[starts]
 
 
+def _run_stats(labels: np.ndarray, n: int) -> np.ndarray:
+    """OpenCV's (n, 5) [left, top, width, height, area] of every label (0 is the background)
+    from the labels' row runs."""
+    rows, cols, lengths, lbl = _runs(labels)
+    big = np.iinfo(np.int64).max
+    left, top = np.full(n, big, np.int64), np.full(n, big, np.int64)
+    right, bottom = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    np.minimum.at(left, lbl, cols)
+    np.maximum.at(right, lbl, cols + lengths - 1)
+    np.minimum.at(top, lbl, rows)
+    np.maximum.at(bottom, lbl, rows)
+    stats = np.zeros((n, 5), np.int64)
+    stats[:, 0], stats[:, 1] = left, top
+    stats[:, 2], stats[:, 3] = right - left + 1, bottom - top + 1
+    stats[:, 4] = np.bincount(lbl, weights=lengths, minlength=n)
+    return stats
+
+
 def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy: bool,
                    min_len: int = LINE_MIN):
     """Pixels on long runs per cluster, and how many of them look like edge blends.
@@ -822,12 +840,10 @@ def _example_boxes(labels, core, kept, runs, stride):
     """Up to three boxes [x, y, w, h] per kept cluster: its largest solid areas."""
     import cv2
 
-    from stylestream.extractors.layout import _label_stats
-
     boxes: dict[int, list[tuple[int, int, int, int]]] = {}
     # OpenCV's labels with statistics from their runs (cheaper than OpenCV's own)
     n, comp = cv2.connectedComponentsWithAlgorithm(core.view(np.uint8), 4, cv2.CV_32S, cv2.CCL_SPAGHETTI)
-    stats = _label_stats(comp, n)
+    stats = _run_stats(comp, n)
     if n > 1:
         ids = np.arange(1, n)
         top, left = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_LEFT]

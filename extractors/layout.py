@@ -162,17 +162,48 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
     tol = TOL_LOSSY if lossy else TOL_LOSSLESS
     contrast = MIN_CONTRAST_LOSSY if lossy else MIN_CONTRAST
 
-    labels, stats, mean, uniform = _regions(image, tol)
-    img = image.astype(np.int16)
-    found: list[tuple[tuple[int, int, int, int], Box]] = []
+    labels, stats, mean, uniform, rows, planes = _regions(image, tol)
+    found: list[tuple] = []
     for lab in _candidates(stats, uniform, text_lines):
-        box = _measure(img, labels, int(lab), stats[lab], mean[lab], tol, contrast)
-        if box is not None:
-            found.append(((box.x, box.y, box.w, box.h), box))
-    return _arrange(found)
+        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast)
+        if m is not None:
+            found.append(m)
+    # corner radii of all boxes at once (see ``_box_radii``)
+    radii = _box_radii(planes, [m[-1] for m in found])
+    boxes: list[tuple[tuple[int, int, int, int], Box]] = []
+    for (bx, by, bw_, bh_, F, border, bw, outside, area, _), rad in zip(found, radii, strict=True):
+        good = sorted(r for r in rad if r >= 0)
+        radius = 0.0
+        if good:
+            mid = good[(len(good) - 1) // 2: len(good) // 2 + 1]
+            radius = float(sum(mid) / len(mid))
+        box = Box(
+            x=bx, y=by, w=bw_, h=bh_, fill=F, border=border, border_width=round(bw, 3),
+            radius=round(radius, 3), parent=None, radii=tuple(round(r, 3) for r in rad),  # type: ignore[arg-type]
+            outside=tuple(int(v) for v in np.rint(outside)),  # type: ignore[arg-type]
+            fill_area=area,
+        )
+        boxes.append(((bx, by, bw_, bh_), box))
+    return _arrange(boxes)
 
 
 # --- regions ----------------------------------------------------------------------------
+
+class _Rows:
+    """The rows of the regions worth measuring: ``of(label)`` gives the first and the last
+    column of each of the region's rows, top to bottom (every row of a connected region
+    holds some of its pixels). ``lut`` maps a label to its index + 1 (0: not kept)."""
+
+    __slots__ = ("lut", "offs", "first", "last")
+
+    def __init__(self, lut, offs, first, last):
+        self.lut, self.offs, self.first, self.last = lut, offs, first, last
+
+    def of(self, lab: int):
+        k = int(self.lut[lab])
+        s, e = int(self.offs[k - 1]), int(self.offs[k])
+        return self.first[s:e], self.last[s:e]
+
 
 def _regions(image: np.ndarray, tol: int):
     H, W = image.shape[:2]
@@ -189,20 +220,27 @@ def _regions(image: np.ndarray, tol: int):
     # or when they are (nearly) equal: a one-pixel bridge of exact fill between two parts
     # (a tight badge whose text nearly meets its curved ends) keeps them one region, while
     # the small steps of an anti-aliased low-contrast curve do not chain a box to its
-    # surroundings.
-    ex = dx > tol
-    ey = dy > tol
-    edge = np.zeros((H, W), bool)
-    edge[:, 1:] |= ex
+    # surroundings. (A step over tol makes both its pixels edge pixels: a link between two
+    # flat pixels is always within tol.)
+    ex = cv2.compare(dx, tol, cv2.CMP_GT)
+    ey = cv2.compare(dy, tol, cv2.CMP_GT)
+    edge = np.zeros((H, W), np.uint8)
+    edge[:, 1:] = ex
     edge[:, :-1] |= ex
     edge[1:] |= ey
     edge[:-1] |= ey
-    flat = ~edge
     same = max(0, tol - TOL_LOSSLESS)
-    grid = np.zeros((2 * H - 1, 2 * W - 1), np.uint8)
-    grid[::2, ::2] = 1
-    grid[::2, 1::2] = (dx <= same) | (~ex & flat[:, 1:] & flat[:, :-1])
-    grid[1::2, ::2] = (dy <= same) | (~ey & flat[1:] & flat[:-1])
+    h_open = np.zeros((H, W), np.uint8)
+    v_open = np.zeros((H, W), np.uint8)
+    h_open[:, :-1] = cv2.bitwise_or(cv2.compare(dx, same, cv2.CMP_LE),
+                                    cv2.bitwise_not(cv2.bitwise_or(edge[:, 1:], edge[:, :-1])))
+    v_open[:-1] = cv2.bitwise_or(cv2.compare(dy, same, cv2.CMP_LE),
+                                 cv2.bitwise_not(cv2.bitwise_or(edge[1:], edge[:-1])))
+    # even rows: pixel, link right, pixel, ...; odd rows: link down, nothing, link down, ...
+    grid = np.empty((H, 2, 2 * W), np.uint8)
+    grid[:, 0] = cv2.merge([np.full((H, W), 255, np.uint8), h_open]).reshape(H, 2 * W)
+    grid[:, 1] = cv2.merge([v_open, np.zeros((H, W), np.uint8)]).reshape(H, 2 * W)
+    grid = grid.reshape(2 * H, 2 * W)[:-1, :-1]
     # two diagonal neighbours in this grid always share a node, so 8-connectivity gives the
     # same regions as 4, and OpenCV labels it faster. Labels come in raster order of each
     # region's first pixel node; the statistics are taken from the pixel nodes alone (a
@@ -210,27 +248,51 @@ def _regions(image: np.ndarray, tol: int):
     # horizontal runs of one label, which is much cheaper than OpenCV's per-node statistics.
     n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
     labels = np.ascontiguousarray(big[::2, ::2])
-    stats = _label_stats(labels, n)
-    # colour statistics on every other pixel of every other row: regions worth measuring
-    # are at least MIN_SIDE wide, so each keeps enough samples
-    sub = labels[::2, ::2].ravel()
-    cnt = np.bincount(sub, minlength=n)
-    den = np.maximum(cnt, 1).astype(np.float64)
-    sch = [np.ascontiguousarray(c[::2, ::2]).ravel() for c in ch]
-    mean = np.stack([np.bincount(sub, weights=c, minlength=n) for c in sch], axis=1) / den[:, None]
+    stats, rows = _label_stats(labels, n)
+    # colour statistics (of the regions that may become candidates) on every other pixel of
+    # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
+    # enough samples. Sums go over runs of one region along a row (exact integer sums, from
+    # cumulative sums), which is much cheaper than weighted counts over every sample.
+    k = len(rows.offs) - 1
+    sl = rows.lut[labels[::2, ::2]]
+    sub = sl.ravel()
+    change = np.empty(sub.size, bool)
+    change[0] = True
+    np.not_equal(sub[1:], sub[:-1], out=change[1:])
+    change[::sl.shape[1]] = True
+    first = np.flatnonzero(change)
+    last = np.empty_like(first)
+    last[:-1] = first[1:] - 1
+    last[-1] = sub.size - 1
+    rl = sub[first]
+    cnt = np.bincount(rl, weights=last - first + 1, minlength=k + 1)
+    den = np.maximum(cnt, 1.0)
+    sch = [np.ascontiguousarray(c[::2, ::2]) for c in ch]
+    sums = []
+    for c in sch:
+        cs = np.cumsum(c.ravel(), dtype=np.int64)
+        rs = cs[last]
+        rs[1:] -= cs[last[:-1]]
+        sums.append(np.bincount(rl, weights=rs, minlength=k + 1))
+    mean = np.stack(sums, axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
-    off = np.zeros(sub.shape, bool)
+    mu8 = m.astype(np.uint8)
+    dev = None
     for i, c in enumerate(sch):
-        off |= np.abs(c.astype(np.int16) - m[sub, i]) > tol
-    bad = np.bincount(sub[off], minlength=n)
+        ad = cv2.absdiff(c, mu8[:, i].take(sl))
+        dev = ad if dev is None else cv2.max(dev, ad)
+    bad = np.bincount(sub[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
-    return labels, stats, m, uniform
+    uniform[0] = 0.0
+    sel = rows.lut
+    return labels, stats, m[sel], uniform[sel], rows, ch
 
 
-def _label_stats(labels: np.ndarray, n: int) -> np.ndarray:
-    """(n, 5) int32 [left, top, width, height, area] of each label of ``labels`` (label 0,
-    absent, gets zeros), from its horizontal runs."""
+def _label_stats(labels: np.ndarray, n: int):
+    """(n, 5) int32 [left, top, width, height, area] of each label of ``labels`` from its
+    horizontal runs (zeros but the area for labels smaller than MIN_AREA, and for label 0,
+    absent), and the rows (``_Rows``) of the labels that pass the size test of ``_candidates``."""
     H, W = labels.shape
     flat = labels.ravel()
     change = np.empty(flat.size, bool)
@@ -242,27 +304,56 @@ def _label_stats(labels: np.ndarray, n: int) -> np.ndarray:
     ends[:-1] = starts[1:]
     ends[-1] = flat.size
     lab = flat[starts]
+    area = np.bincount(lab, weights=ends - starts, minlength=n)
+    stats = np.zeros((n, 5), np.int32)
+    stats[:, 4] = area.astype(np.int64)
+    # only regions of at least MIN_AREA pixels can be candidates: the rest keep zeros
+    ids = np.flatnonzero(area >= MIN_AREA)
+    lut = np.zeros(n, np.intp)
+    lut[ids] = np.arange(1, len(ids) + 1)
+    kk = lut[lab]
+    pick = np.flatnonzero(kk)
+    kk = kk[pick]
+    starts = starts[pick]
+    ends = ends[pick]
     row = starts // W
     x0 = starts - row * W
     x1 = ends - 1 - row * W
     big = np.iinfo(np.int64).max
-    left = np.full(n, big, np.int64)
-    right = np.full(n, -1, np.int64)
-    np.minimum.at(left, lab, x0)
-    np.maximum.at(right, lab, x1)
-    top = np.full(n, big, np.int64)
-    bottom = np.full(n, -1, np.int64)
-    np.minimum.at(top, lab, row)
-    np.maximum.at(bottom, lab, row)
-    area = np.bincount(lab, weights=ends - starts, minlength=n)
-    stats = np.zeros((n, 5), np.int32)
-    present = right >= 0
-    stats[present, 0] = left[present]
-    stats[present, 1] = top[present]
-    stats[present, 2] = (right - left + 1)[present]
-    stats[present, 3] = (bottom - top + 1)[present]
-    stats[:, 4] = area.astype(np.int64)
-    return stats
+    left = np.full(len(ids) + 1, big, np.int64)
+    right = np.full(len(ids) + 1, -1, np.int64)
+    top = np.full(len(ids) + 1, big, np.int64)
+    bottom = np.full(len(ids) + 1, -1, np.int64)
+    np.minimum.at(left, kk, x0)
+    np.maximum.at(right, kk, x1)
+    np.minimum.at(top, kk, row)
+    np.maximum.at(bottom, kk, row)
+    w = (right - left + 1)[1:]
+    h = (bottom - top + 1)[1:]
+    stats[ids, 0] = left[1:]
+    stats[ids, 1] = top[1:]
+    stats[ids, 2] = w
+    stats[ids, 3] = h
+    # the rows of the regions that pass the size test: their runs grouped by region (in
+    # raster order), the first of each row gives its first column, the last its last
+    ok = (w >= MIN_SIDE - 2) & (h >= MIN_SIDE - 2)
+    ok = np.concatenate([[False], ok])
+    lut[ids] = 0
+    lut[ids[ok[1:]]] = np.arange(1, int(ok.sum()) + 1)
+    kk = np.cumsum(ok)[kk] * ok[kk]
+    pick = np.flatnonzero(kk)
+    kk = kk[pick]
+    srt = np.argsort(kk, kind="stable")
+    kk = kk[srt]
+    order = pick[srt]
+    row = row[order]
+    head = np.ones(len(kk), bool)
+    head[1:] = (kk[1:] != kk[:-1]) | (row[1:] != row[:-1])
+    tail = np.ones(len(kk), bool)
+    tail[:-1] = head[1:]
+    offs = np.zeros(int(ok.sum()) + 1, np.intp)
+    np.cumsum(np.bincount(kk[head], minlength=len(offs))[1:], out=offs[1:])
+    return stats, _Rows(lut, offs, x0[order[head]], x1[order[tail]])
 
 
 def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarray:
@@ -288,34 +379,27 @@ def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarra
 
 # --- one region -------------------------------------------------------------------------
 
-def _extents(mask: np.ndarray):
-    """First and last set index of each row (rows without pixels: -1)."""
-    has = mask.any(axis=1)
-    first = np.where(has, mask.argmax(axis=1), -1)
-    last = np.where(has, mask.shape[1] - 1 - mask[:, ::-1].argmax(axis=1), -1)
-    return has, first, last
-
-
-def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
-    x0, y0, cw, ch, area = (int(v) for v in st)
+def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
+    x0, y0, cw, ch, area = st.tolist()
     H, W = labels.shape
     if x0 == 0 and y0 == 0 and cw == W and ch == H:
         return None  # the page itself
-    mask = labels[y0: y0 + ch, x0: x0 + cw] == lab
-    has_r, left, right = _extents(mask)
-    has_c, top, bottom = _extents(mask.T)
-    outline = float((right - left + 1)[has_r].sum())
+    # first and last pixel of each row (every row of a connected region holds some)
+    first, last = rows
+    left = first - x0
+    right = last - x0
+    outline = float((right - left + 1).sum())
     if outline < MIN_RECT * cw * ch:
         return None
     # straight parts of each side: rows/columns where the region touches its bbox side
     t_left = np.flatnonzero(left == 0)
     t_right = np.flatnonzero(right == cw - 1)
-    t_top = np.flatnonzero(top == 0)
-    t_bottom = np.flatnonzero(bottom == ch - 1)
+    t_top = np.flatnonzero(labels[y0, x0: x0 + cw] == lab)
+    t_bottom = np.flatnonzero(labels[y0 + ch - 1, x0: x0 + cw] == lab)
     for t, length in ((t_left, ch), (t_right, ch), (t_top, cw), (t_bottom, cw)):
         # a box side is one straight run (an anti-aliased tangent may flicker); glyphs
         # (H, n, m) touch their box in pieces far apart
-        if len(t) and t[-1] - t[0] + 1 - len(t) > max(2, 0.2 * length):
+        if len(t) and int(t[-1]) - int(t[0]) + 1 - len(t) > max(2, 0.2 * length):
             return None
     f_lr = min(len(t_left), len(t_right)) / ch
     f_tb = min(len(t_top), len(t_bottom)) / cw
@@ -324,7 +408,7 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     if max(f_lr, f_tb) < 0.3 and not roundish:
         return None
 
-    F = tuple(int(v) for v in fill)
+    F = tuple(fill.tolist())
     votes: dict[str, _Vote] = {}
     for name, touch, length, base, start, step, vertical in (
         ("left", t_left, ch, y0, x0, -1, True),
@@ -344,11 +428,11 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     # CSS border at 3x, a glyph's stroke around its counter)
     bands = [v.b for v in votes.values()]
     if all(b is not None for b in bands):
-        cols = np.array([b.border for b in bands], np.float64)  # type: ignore[union-attr]
-        wid = np.array([b.border_width for b in bands])  # type: ignore[union-attr]
-        if np.abs(cols - cols[0]).max() > 3 * tol + 6 or wid.max() - wid.min() > 1.0:
+        wid = [b.border_width for b in bands]  # type: ignore[union-attr]
+        if (_spread([b.border for b in bands]) > 3 * tol + 6  # type: ignore[union-attr]
+                or max(wid) - min(wid) > 1.0):
             bands = []
-        elif float(np.median(wid)) > max(MAX_BAND, 0.1 * min(cw, ch)):
+        elif _median(wid) > max(MAX_BAND, 0.1 * min(cw, ch)):
             # too wide for a border: a glyph's stroke around its counter (the same colour
             # again beyond it), or a box of its own around this one (a tile round a chip)
             beyond = [b.outside for b in bands]  # type: ignore[union-attr]
@@ -369,11 +453,11 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     border = None
     bw = 0.0
     if len(bordered) == 4:
-        bs = np.array([sd.border for sd in bordered], np.float64)
-        ws = np.array([sd.border_width for sd in bordered])
-        if np.abs(bs - bs[0]).max() <= 3 * tol + 6 and ws.max() - ws.min() <= 1.0:
-            border = tuple(int(v) for v in np.rint(np.median(bs, axis=0)))
-            bw = float(np.median(ws))
+        bs = [sd.border for sd in bordered]
+        ws = [sd.border_width for sd in bordered]
+        if _spread(bs) <= 3 * tol + 6 and max(ws) - min(ws) <= 1.0:  # type: ignore[arg-type]
+            border = tuple(round(_median([float(b[j]) for b in bs])) for j in range(3))  # type: ignore[index]
+            bw = float(_median(ws))
     if not filled and border is None:
         return None
     if not filled:
@@ -383,9 +467,10 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
     elif min(cw, ch) < 10 and max(cw, ch) > 3 * min(cw, ch):
         return None  # a stem of bold text, not a box
     outs = [sd.outside for sd in closed if sd.outside is not None]
-    outside = np.median(np.array(outs, np.float64), axis=0)
+    outside = np.array([_median([float(o[j]) for o in outs]) for j in range(3)])
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast)):
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, left, right, x0, y0, outside,
+                            tol, contrast)):
         return None
 
     el = x0 - sides["left"].offset
@@ -398,36 +483,22 @@ def _measure(img, labels, lab, st, fill, tol, contrast) -> Box | None:
         return None
     bx, by = max(bx, 0), max(by, 0)
     bw_, bh_ = min(bw_, W - bx), min(bh_, H - by)
-    fill_c = np.array(F, np.float64)
-    border_c = np.array(border, np.float64) if border is not None else None
     # how deep the region's own corners curve bounds the corner window (the curve leaves
-    # the side ~sqrt(r) rows before the corner ends: twice the depth covers it)
-    depth = int(max(np.argmax(left == 0), np.argmax(left[::-1] == 0),
-                    np.argmax(right == cw - 1), np.argmax(right[::-1] == cw - 1)))
+    # the side ~sqrt(r) rows before the corner ends: twice the depth covers it): the first
+    # row from either end where the region touches its box's left or right side
+    depth = max(int(t_left[0]) if len(t_left) else 0, ch - 1 - int(t_left[-1]) if len(t_left) else 0,
+                int(t_right[0]) if len(t_right) else 0, ch - 1 - int(t_right[-1]) if len(t_right) else 0)
     reach = 2 * depth + int(math.ceil(max(sd.offset for sd in sides.values()))) + 4
-    radii = _box_radii(img, bx, by, bw_, bh_, fill_c, border_c, outside, reach)
-    good = sorted(r for r in radii if r >= 0)
-    radius = 0.0
-    if good:
-        mid = good[(len(good) - 1) // 2: len(good) // 2 + 1]
-        radius = float(sum(mid) / len(mid))
-    return Box(
-        x=bx, y=by, w=bw_, h=bh_,
-        fill=F,  # type: ignore[arg-type]
-        border=border, border_width=round(bw, 3),
-        radius=round(radius, 3), parent=None,
-        radii=tuple(round(r, 3) for r in radii),  # type: ignore[arg-type]
-        outside=tuple(int(v) for v in np.rint(outside)),  # type: ignore[arg-type]
-        fill_area=area,
-    )
+    return (bx, by, bw_, bh_, F, border, bw, outside, area,
+            (bx, by, bw_, bh_, F, border, outside, reach))
 
 
-def _glyph_ring(img, mask, left, right, has_r, x0, y0, outside, tol, contrast) -> bool:
+def _glyph_ring(img, mask, left, right, x0, y0, outside, tol, contrast) -> bool:
     """Is the region the ink of a glyph with a counter (o, D, P, 0)? Its biggest hole shows
     the outside colour and is curved; a box's holes are its content (text, child boxes)."""
     ch, cw = mask.shape
     cols = np.arange(cw)[None, :]
-    inside = (cols >= left[:, None]) & (cols <= right[:, None]) & has_r[:, None]
+    inside = (cols >= left[:, None]) & (cols <= right[:, None])
     holes = (inside & ~mask).view(np.uint8)
     n, hl, hs, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
     if n <= 1:
@@ -468,13 +539,15 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
+    if vertical:
+        profs = [img[base + p, lo:hi].tolist() for p in positions.tolist()]
+    else:
+        profs = img[lo:hi, base + positions].swapaxes(0, 1).tolist()
     reads: list[_Vote] = []
-    for p in positions:
-        prof = img[base + int(p), lo:hi] if vertical else img[lo:hi, base + int(p)]
-        P = prof.tolist()
+    for P in profs:
         if step < 0:
             P.reverse()
-        reads.append(_profile(P, F, tol, contrast, reaches_edge=n < PROFILE))
+        reads.append(_profile(P, F, tol, contrast, n < PROFILE))
     kinds = [r.a.kind for r in reads]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
     a = _median_side([r.a for r in reads if r.a.kind == best], curved)
@@ -495,15 +568,21 @@ def _median_side(group: list[_Side], curved: bool = False) -> _Side:
     return pick[-1] if curved else pick[len(pick) // 2]
 
 
+def _median(v: list) -> float:
+    """np.median of a few floats, exactly (the mean of the middle two of an even count)."""
+    s = sorted(v)
+    h = len(s) // 2
+    return s[h] if len(s) % 2 else (s[h - 1] + s[h]) / 2
+
+
+def _spread(cols: list) -> float:
+    """Largest channel difference of any colour of ``cols`` from the first (floats)."""
+    c0 = cols[0]
+    return max(abs(float(c[j]) - float(c0[j])) for c in cols for j in range(3))
+
+
 def _dist(a, b) -> float:
     return max(abs(a[0] - b[0]), abs(a[1] - b[1]), abs(a[2] - b[2]))
-
-
-def _run_end(P: list, j: int, tol: int) -> int:
-    k = j + 1
-    while k < len(P) and _dist(P[k], P[j]) <= tol:
-        k += 1
-    return k
 
 
 def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
@@ -511,7 +590,14 @@ def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
     own (3 px, or 2 at the profile's end): (start, end) or (-1, -1)."""
     m = len(P)
     while j < m:
-        k = _run_end(P, j, tol)
+        # the run: pixels within tol of its first one
+        a0, a1, a2 = P[j]
+        k = j + 1
+        while k < m:
+            c0, c1, c2 = P[k]
+            if abs(c0 - a0) > tol or abs(c1 - a1) > tol or abs(c2 - a2) > tol:
+                break
+            k += 1
         if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
             return j, k
         j = k
@@ -520,14 +606,23 @@ def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
 
 def _mean(seg: list) -> tuple[float, float, float]:
     n = len(seg)
-    return (sum(c[0] for c in seg) / n, sum(c[1] for c in seg) / n, sum(c[2] for c in seg) / n)
+    s0 = s1 = s2 = 0
+    for c0, c1, c2 in seg:
+        s0 += c0
+        s1 += c1
+        s2 += c2
+    return (s0 / n, s1 / n, s2 / n)
 
 
 def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> _Vote:
     """One outward profile (list of RGB): P[0] is the region's last pixel (the fill)."""
     m = len(P)
+    f0, f1, f2 = F
     i = 1
-    while i < m and _dist(P[i], F) <= tol:
+    while i < m:
+        c0, c1, c2 = P[i]
+        if abs(c0 - f0) > tol or abs(c1 - f1) > tol or abs(c2 - f2) > tol:
+            break
         i += 1
     if i == m:
         return _Vote(_Side("edge", float(m - 1), None, None, 0.0) if reaches_edge else _OPEN, None)
@@ -549,17 +644,18 @@ def _profile(P: list, F: tuple, tol: int, contrast: int, reaches_edge: bool) -> 
 
 def _read(T: list, i: int, F: tuple, O: tuple, tol: int, contrast: int) -> _Side:
     """Fill, transition T, outside O: an edge (anti-aliased or not) or a border in T."""
+    dof = _dist(O, F)
     if not T:
-        if _dist(O, F) < contrast:
+        if dof < contrast:
             return _OPEN
         return _Side("box", float(i - 1), O, None, 0.0)
     fo = [_blend(c, F, O) for c in T]
     if all(r <= tol + 3 and -0.1 < t < 1.1 for t, r in fo):
-        if _dist(O, F) < contrast:
+        if dof < contrast:
             return _OPEN
         # t is each blend's share of the outside; the rest is box
         return _Side("box", i - 1 + sum(1.0 - min(max(t, 0.0), 1.0) for t, _ in fo), O, None, 0.0)
-    if _dist(O, F) >= contrast:
+    if dof >= contrast:
         # a shadow: the transition fades towards the outside pixel by pixel (after at most
         # one border or anti-aliased pixel); the box ends where the fill does
         for k0 in (0, 1):
@@ -618,37 +714,39 @@ def _blend(c, A, B) -> tuple[float, float]:
     return t, max(abs(e0 - t * d0), abs(e1 - t * d1), abs(e2 - t * d2))
 
 
-def _coverage(px: np.ndarray, outs: np.ndarray, fill: np.ndarray | None,
-              border: np.ndarray | None) -> np.ndarray:
-    """Share of the box in each pixel: a pixel is the outside colour (per row, ``outs``
-    broadcast against ``px``) blended with the fill or the border, whichever explains it
-    better. ``fill`` is None when it equals the outside (a white input on white): then only
-    the border counts. NaN where the box colour does not stand out from that row's outside.
+def _coverage(px, outs, first, second, two) -> np.ndarray:
+    """Share of the box in each pixel: a pixel is the outside colour (``outs``, broadcast
+    against ``px``) blended with the box's colour ``first`` (its fill, or its border when
+    the fill equals the outside: a white input on white) or, where ``two`` (broadcast like
+    ``px``), with ``second`` (the border), whichever explains it better. Colours are
+    3-tuples of float32 channel planes; ``first`` and ``second`` broadcast like ``outs``.
+    NaN where the box colour does not stand out from that row's outside.
     """
-    outs = np.broadcast_to(outs, px.shape)
+    e0, e1, e2 = (p - o for p, o in zip(px, outs, strict=True))
     best_t = None
     best_r = None
-    for colour in (fill, border):
+    for colour in (first, second):
         if colour is None:
             continue
-        d = colour.astype(px.dtype) - outs
-        den = (d * d).sum(axis=-1)
+        d0, d1, d2 = (c - o for c, o in zip(colour, outs, strict=True))
+        den = d0 * d0 + d1 * d1 + d2 * d2
         den = np.where(den < 9.0, np.nan, den)
-        t = ((px - outs) * d).sum(axis=-1) / den
-        r = np.abs(px - outs - t[..., None] * d).max(axis=-1)
+        t = (e0 * d0 + e1 * d1 + e2 * d2) / den
+        r = np.maximum(np.maximum(np.abs(e0 - t * d0), np.abs(e1 - t * d1)), np.abs(e2 - t * d2))
         if best_t is None:
             best_t, best_r = t, r
         else:
-            take = r < best_r
+            take = (r < best_r) & two
             best_t = np.where(take, t, best_t)
-            best_r = np.where(take, r, best_r)
-    assert best_t is not None and best_r is not None
+    assert best_t is not None
     return np.clip(best_t, 0.0, 1.0)
 
 
-def _box_radii(img, bx, by, bw, bh, fill, border, outside, reach) -> tuple[float, ...]:
-    """Radius of each corner (top-left, top-right, bottom-right, bottom-left) from
-    coverage, -1 where unmeasurable (cut by the image edge, something beside the box).
+def _box_radii(planes, reqs) -> list[tuple[float, ...]]:
+    """Radius of each corner (top-left, top-right, bottom-right, bottom-left) of each box
+    ``(x, y, w, h, fill, border, outside, reach)`` of ``reqs`` from coverage, -1 where
+    unmeasurable (cut by the image edge, something beside the box). ``planes`` are the
+    image's three colour channels.
 
     Coverage of a pixel (see ``_coverage``) is 0 outside, 1 in the box; the outside is
     taken per row just beyond the box so a shadow does not bias it. Per row, the sub-pixel
@@ -656,61 +754,99 @@ def _box_radii(img, bx, by, bw, bh, fill, border, outside, reach) -> tuple[float
     a thin border); rows partly above the box weigh by their vertical coverage. The
     corner's missing area relative to the straight sides is sum(e(y) - e_straight) =
     r^2 (1 - pi/4). The four corners are flipped into one top-left orientation and
-    measured together.
+    measured together, and boxes with the same window size all at once.
     """
-    H, W = img.shape[:2]
-    n = min(min(bw, bh) // 2 + 2, reach, MAX_CORNER)
-    if n < 3:
-        return (-1.0,) * 4
+    out: list[tuple[float, ...]] = [(-1.0,) * 4] * len(reqs)
+    groups: dict[int, list[int]] = {}
+    for i, (_, _, bw, bh, fill, border, outside, reach) in enumerate(reqs):
+        n = min(min(bw, bh) // 2 + 2, reach, MAX_CORNER)
+        if n < 3:
+            continue
+        if max(abs(fill[0] - outside[0]), abs(fill[1] - outside[1]), abs(fill[2] - outside[2])) < 3 \
+                and border is None:
+            continue
+        groups.setdefault(n, []).append(i)
+    for n, idx in groups.items():
+        for i, rad in zip(idx, _radii_group(planes, [reqs[i] for i in idx], n), strict=True):
+            out[i] = rad
+    return out
+
+
+def _radii_group(planes, reqs, n) -> list[tuple[float, ...]]:
+    """``_box_radii`` of boxes whose corner windows are all (n+1) px square."""
+    H, W = planes[0].shape
+    k = len(reqs)
+    bx, by, bw, bh = (np.array([q[j] for q in reqs], np.intp) for j in range(4))
     xs = np.arange(n + 1) - 1
-    ok = np.ones(4, bool)
-    rows_l, cols_l = [], []
-    for c in range(4):
-        cols = (bx + bw - 1 - xs) if c in (1, 2) else (bx + xs)
-        rows = (by + bh - 1 - xs) if c in (2, 3) else (by + xs)
-        if cols.min() < 0 or rows.min() < 0 or cols.max() >= W or rows.max() >= H:
-            ok[c] = False
-            cols, rows = np.clip(cols, 0, W - 1), np.clip(rows, 0, H - 1)
-        rows_l.append(rows)
-        cols_l.append(cols)
-    R = np.stack(rows_l)                                               # (4, n+1)
-    C = np.stack(cols_l)
-    win = img[R[:, :, None], C[:, None, :]].astype(np.float32)         # (4, n+1, n+1, 3)
-    outs = img[R, C[:, :1]].astype(np.float32)                         # (4, n+1, 3)
-    ref_row = img[by + bh // 2, C].astype(np.float32)                  # (4, n+1, 3)
-    ref_col = img[R, bx + bw // 2].astype(np.float32)
-    out32 = outside.astype(np.float32)
+    # each corner's columns and rows walk inward from one pixel outside the box
+    c_in = bx[:, None] + xs
+    c_out = (bx + bw - 1)[:, None] - xs
+    r_in = by[:, None] + xs
+    r_out = (by + bh - 1)[:, None] - xs
+    C = np.stack([c_in, c_out, c_out, c_in], axis=1)                  # (k, 4, n+1)
+    R = np.stack([r_in, r_in, r_out, r_out], axis=1)
+    # corners cut by the image edge are unmeasurable
+    ok = (C.min(axis=2) >= 0) & (C.max(axis=2) < W) & (R.min(axis=2) >= 0) & (R.max(axis=2) < H)
+    np.clip(C, 0, W - 1, out=C)
+    np.clip(R, 0, H - 1, out=R)
+    RW = R * W
+    at_win = RW[..., None] + C[..., None, :]                          # (k, 4, n+1, n+1)
+    at_out = RW + C[..., :1]                                          # (k, 4, n+1)
+    at_row = (by + bh // 2)[:, None, None] * W + C
+    at_col = RW + (bx + bw // 2)[:, None, None]
+    win = [p.take(at_win).astype(np.float32) for p in planes]
+    outs = [p.take(at_out).astype(np.float32) for p in planes]
+    ref_row = [p.take(at_row).astype(np.float32) for p in planes]
+    ref_col = [p.take(at_col).astype(np.float32) for p in planes]
+    o32 = np.array([q[6] for q in reqs], np.float64).astype(np.float32)
+    out32 = [o32[:, j, None, None] for j in range(3)]                 # (k, 1, 1) each
     # beside the box something else (a neighbour, a label): use the side's outside colour
-    far = np.abs(outs - out32).max(axis=-1) > 40
-    outs = np.where(far[..., None], out32, outs)
-    if np.abs(fill - outside).max() < 3:
-        if border is None:
-            return (-1.0,) * 4
-        fill = None  # same colour inside and out: the border alone draws the corner
-    cov = _coverage(win, outs[:, :, None, :], fill, border)
-    cov_ref = _coverage(ref_row, out32, fill, border)
-    cov_col = _coverage(ref_col, outs, fill, border)
+    far = np.maximum(np.maximum(np.abs(outs[0] - out32[0]), np.abs(outs[1] - out32[1])),
+                     np.abs(outs[2] - out32[2])) > 40
+    outs = [np.where(far, o, s) for o, s in zip(out32, outs, strict=True)]
+    # the box's colour: its fill, and its border where it has one; only the border where
+    # the fill equals the outside (the border alone draws the corner)
+    no_fill = [max(abs(q[4][j] - q[6][j]) for j in range(3)) < 3 for q in reqs]
+    first = np.array([q[5] if nf else q[4] for q, nf in zip(reqs, no_fill, strict=True)], np.float64)
+    two = np.array([q[5] is not None and not nf for q, nf in zip(reqs, no_fill, strict=True)])
+    f32 = first.astype(np.float32)
+    first_c = [f32[:, j, None, None] for j in range(3)]
+    second_c = None
+    if two.any():
+        s32 = np.array([q[5] if t else q[4] for q, t in zip(reqs, two, strict=True)],
+                       np.float64).astype(np.float32)
+        second_c = [s32[:, j, None, None] for j in range(3)]
+    two = two[:, None, None]
+    cov = _coverage(win, [o[..., None] for o in outs], [c[..., None] for c in first_c],
+                    None if second_c is None else [c[..., None] for c in second_c], two[..., None])
+    cov_ref = _coverage(ref_row, out32, first_c, second_c, two)
+    cov_col = _coverage(ref_col, outs, first_c, second_c, two)
     # vertical coverage of each row: the top side's profile up to where it reaches the rim
     hit = cov_col >= 0.9
-    first = np.where(hit.any(axis=1), hit.argmax(axis=1), n + 1)
-    cap = np.where(np.arange(n + 1)[None, :] < first[:, None], cov_col, 1.0)
-    e_ref = _edge_pos(cov_ref, np.ones(4, cov_ref.dtype))              # (4,)
-    e = _edge_pos(cov.reshape(-1, n + 1), np.maximum(cap, 1e-6).reshape(-1)).reshape(4, n + 1)
+    top = np.where(hit.any(axis=-1), hit.argmax(axis=-1), n + 1)
+    cap = np.where(np.arange(n + 1) < top[..., None], cov_col, 1.0)  # (k, 4, n+1)
+    e_ref = _edge_pos(cov_ref.reshape(-1, n + 1), np.ones(4 * k, cov_ref.dtype)).reshape(k, 4)
+    e = _edge_pos(cov.reshape(-1, n + 1), np.maximum(cap, 1e-6).reshape(-1)).reshape(k, 4, n + 1)
     live = cap > 0.05
-    bad = np.isnan(cap).any(axis=1)
-    out = []
-    for c in range(4):
-        if not ok[c] or bad[c] or np.isnan(e_ref[c]) or np.isnan(e[c][live[c]]).any():
-            out.append(-1.0)
-            continue
-        missing = float(((e[c] - e_ref[c]) * cap[c])[live[c]].sum())
-        r = math.sqrt(missing / _CORNER_K) if missing > 0 else 0.0
-        if border is not None:
-            # where a border curves, its pixels also hold some fill, which reads as a little
-            # outside: a border adds ~0.75 px to the radius (Chromium at 1x-3x, 1-3 px borders)
-            r = max(0.0, r - BORDER_BIAS)
-        out.append(r)
-    return tuple(out)
+    bad = ~ok | np.isnan(cap).any(axis=-1) | np.isnan(e_ref) | (np.isnan(e) & live).any(axis=-1)
+    part = (e - e_ref[..., None]) * cap
+    res = []
+    for i in range(k):
+        rad = []
+        for c in range(4):
+            if bad[i, c]:
+                rad.append(-1.0)
+                continue
+            missing = float(part[i, c][live[i, c]].sum())
+            r = math.sqrt(missing / _CORNER_K) if missing > 0 else 0.0
+            if reqs[i][5] is not None:
+                # where a border curves, its pixels also hold some fill, which reads as a
+                # little outside: a border adds ~0.75 px to the radius (Chromium at 1x-3x,
+                # 1-3 px borders)
+                r = max(0.0, r - BORDER_BIAS)
+            rad.append(r)
+        res.append(tuple(rad))
+    return res
 
 
 def _edge_pos(cov: np.ndarray, cap: np.ndarray) -> np.ndarray:
