@@ -677,31 +677,29 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
         pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
         r = rows[rid]
         if transpose:
-            c, a, b = img[pos, r], img[pos, r - 1], img[pos, r + 1]
+            c, a, b = _planes(img, pos, r), _planes(img, pos, r - 1), _planes(img, pos, r + 1)
         else:
-            c, a, b = img[r, pos], img[r - 1, pos], img[r + 1, pos]
-        c, a, b = (v.astype(np.float32) for v in (c, a, b))
+            c, a, b = _planes(img, r, pos), _planes(img, r - 1, pos), _planes(img, r + 1, pos)
         ab = a - b
-        denom = (ab * ab).sum(axis=1)
-        t = ((c - b) * ab).sum(axis=1) / np.maximum(denom, 1e-6)
-        resid = np.abs(c - (b + t[:, None] * ab)).max(axis=1)
+        denom = _dot(ab, ab)
+        t = _dot(c - b, ab) / np.maximum(denom, 1e-6)
+        resid = _max_abs(c - (b + t * ab))
         # strictly between: at least 2 levels from either side (near-solid AA pixels of a
         # glyph stem are 98 % text colour, and still not a colour of their own)
         span = np.sqrt(denom)
         is_blend = ((denom > 4 * tol * tol) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
                     & (resid <= tol))
         if lossy:
-            is_blend |= _fringe(c, a) | _fringe(c, b)
+            is_blend |= _fringe(c.T, a.T) | _fringe(c.T, b.T)
         else:
             # the edge of a soft shadow: on one side the colour keeps fading for another
             # pixel (a 1-px border is followed by a flat surface instead)
             n_rows = lab_.shape[0]
             r2a, r2b = np.maximum(r - 2, 0), np.minimum(r + 2, n_rows - 1)
             if transpose:
-                a2, b2 = img[pos, r2a], img[pos, r2b]
+                a2, b2 = _planes(img, pos, r2a), _planes(img, pos, r2b)
             else:
-                a2, b2 = img[r2a, pos], img[r2b, pos]
-            a2, b2 = a2.astype(np.float32), b2.astype(np.float32)
+                a2, b2 = _planes(img, r2a, pos), _planes(img, r2b, pos)
             is_blend |= _fading(c, a, a2) & (r >= 2)
             is_blend |= _fading(c, b, b2) & (r < n_rows - 2)
         frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
@@ -723,13 +721,29 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
     return line_px, blend_px, example
 
 
+def _planes(img: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The pixels at (rows, cols) as float32 channel planes (3, m): per-channel maths on
+    planes avoids numpy's slow reductions over a length-3 axis."""
+    return np.ascontiguousarray(img[rows, cols].T, dtype=np.float32)
+
+
+def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Per-pixel dot product of (3, m) planes, summed in channel order."""
+    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2]
+
+
+def _max_abs(u: np.ndarray) -> np.ndarray:
+    """Per-pixel largest absolute channel of (3, m) planes."""
+    return np.maximum(np.maximum(np.abs(u[0]), np.abs(u[1])), np.abs(u[2]))
+
+
 def _fading(c: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
     """Whether ``c -> n1 -> n2`` (three pixels in a row) is a ramp still on its way:
-    ``n1`` strictly between ``c`` and ``n2`` on their sRGB segment. (m, 3) float -> (m,)."""
+    ``n1`` strictly between ``c`` and ``n2`` on their sRGB segment. (3, m) planes -> (m,)."""
     d = n2 - c
-    den = (d * d).sum(axis=1)
-    t = ((n1 - c) * d).sum(axis=1) / np.maximum(den, 1e-6)
-    resid = np.abs(n1 - (c + t[:, None] * d)).max(axis=1)
+    den = _dot(d, d)
+    t = _dot(n1 - c, d) / np.maximum(den, 1e-6)
+    resid = _max_abs(n1 - (c + t * d))
     span = np.sqrt(den)
     return (span >= 6.0) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= 3.0 + 0.1 * span)
 
