@@ -318,7 +318,9 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     seed_codes = uniq[seeds]
 
     labels = run_label(assigned).reshape(h, w)  # -1 = colour in no cluster
-    pixels = np.bincount(labels.ravel() + 1, minlength=k + 1)[1:]
+    # pixels per cluster: the counts of its colours (whole numbers, exact as floats)
+    inside = assigned >= 0
+    pixels = np.bincount(assigned[inside], weights=counts[inside], minlength=k)[:k].astype(np.int64)
     # purity: share of a cluster's pixels at (lossless) or within noise of (lossy) its
     # seed colour. Flat UI colours are pure; gradient bands and photos are not.
     d_seed = np.sqrt(((lab - seed_lab[np.maximum(assigned, 0)]) ** 2).sum(axis=1))
