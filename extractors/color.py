@@ -338,7 +338,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     need = (core_px < MIN_CORE) | (purity < MIN_PURITY)
     # runs as long in CSS px at any device scale: at 2x the stems of body text are 20 px
     min_len = LINE_MIN * max(1, int(ctx.scale / stride + 0.25))
-    line_px, line_blend, runs = _line_evidence(img, labels, need, lossy, min_len)
+    line_px, line_blend, runs = _line_evidence(codes, labels, need, lossy, min_len)
     pairs = _boundary_pairs(labels)
     adj = _adjacency(labels, pairs, k)
     thin = _gradient_steps(adj, seed_lab, pixels, radius)
@@ -651,15 +651,17 @@ def _run_stats(labels: np.ndarray, n: int) -> np.ndarray:
     return stats
 
 
-def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy: bool,
+def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy: bool,
                    min_len: int = LINE_MIN):
     """Pixels on long runs per cluster, and how many of them look like edge blends.
 
     A run pixel is a blend when its colour lies on the segment between its two
     neighbours across the run (above/below for a horizontal run): that is what an
     anti-aliased edge at a fractional position, or a gradient step, looks like.
+    ``codes``: the image as packed 0xRRGGBB int32 (h, w).
     """
     tol = 10.0 if lossy else 2.5
+    flat_codes, width = codes.ravel(), codes.shape[1]
     k = len(need)
     need1 = np.r_[need, False]  # label -1 indexes the trailing False
     line_px = np.zeros(k, np.int64)
@@ -679,10 +681,14 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
         offs = np.arange(samples.sum()) - np.repeat(np.cumsum(samples) - samples, samples)
         pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
         r = rows[rid]
+        # pixel (r + k across the run, pos along it) of the packed colour image
         if transpose:
-            c, a, b = _planes(img, pos, r), _planes(img, pos, r - 1), _planes(img, pos, r + 1)
+            def at(k, pos=pos, r=r):
+                return _planes(flat_codes, pos * width + r + k)
         else:
-            c, a, b = _planes(img, r, pos), _planes(img, r - 1, pos), _planes(img, r + 1, pos)
+            def at(k, pos=pos, r=r):
+                return _planes(flat_codes, (r + k) * width + pos)
+        c, a, b = at(0), at(-1), at(1)
         ab = a - b
         denom = _dot(ab, ab)
         t = _dot(c - b, ab) / np.maximum(denom, 1e-6)
@@ -698,11 +704,8 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
             # the edge of a soft shadow: on one side the colour keeps fading for another
             # pixel (a 1-px border is followed by a flat surface instead)
             n_rows = lab_.shape[0]
-            r2a, r2b = np.maximum(r - 2, 0), np.minimum(r + 2, n_rows - 1)
-            if transpose:
-                a2, b2 = _planes(img, pos, r2a), _planes(img, pos, r2b)
-            else:
-                a2, b2 = _planes(img, r2a, pos), _planes(img, r2b, pos)
+            a2 = at(np.where(r >= 2, -2, -r))
+            b2 = at(np.where(r < n_rows - 2, 2, n_rows - 1 - r))
             is_blend |= _fading(c, a, a2) & (r >= 2)
             is_blend |= _fading(c, b, b2) & (r < n_rows - 2)
         frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
@@ -724,10 +727,12 @@ def _line_evidence(img: np.ndarray, labels: np.ndarray, need: np.ndarray, lossy:
     return line_px, blend_px, example
 
 
-def _planes(img: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The pixels at (rows, cols) as float32 channel planes (3, m): per-channel maths on
-    planes avoids numpy's slow reductions over a length-3 axis."""
-    return np.ascontiguousarray(img[rows, cols].T, dtype=np.float32)
+def _planes(flat_codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The pixels at flat indices ``idx`` of a packed 0xRRGGBB image as float32 channel
+    planes (3, m): one int32 gather, and per-channel maths on planes avoids numpy's slow
+    reductions over a length-3 axis."""
+    v = flat_codes[idx]
+    return np.stack([v >> 16, (v >> 8) & 255, v & 255]).astype(np.float32)
 
 
 def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
