@@ -654,22 +654,22 @@ def _glyph_lines(cov: np.ndarray, inked: np.ndarray, pat: np.ndarray, ch: np.nda
     iy0 = _seg_reduce(np.minimum, gy, seg, nl, 0)
     ix1 = _seg_reduce(np.maximum, gx + gw, seg, nl, 0)
     iy1 = _seg_reduce(np.maximum, gy + gh, seg, nl, 0)
-    lines = []
-    for i in np.flatnonzero(alive).tolist():
-        a, h_, w_ = int(pat[i]), int(ch[i]), int(cw[i])
-        x0, y0, x1, y1 = int(ix0[i]), int(iy0[i]), int(ix1[i]), int(iy1[i])
-        color = tuple(int(round(min(max(v, 0.0), 255.0))) for v in ink_rgb[i].tolist())
-        background = tuple(int(round(min(max(v, 0.0), 255.0))) for v in bgs[i].tolist())
-        lines.append(TextLine(
-            x=int(cx0[i]) + x0, y=int(cy0[i]) + y0, w=x1 - x0, h=y1 - y0,
-            x_height=round(float(x_height[i]), 3), cap_height=round(float(cap_height[i]), 3),
-            baseline=round(int(cy0[i]) + float(baseline[i]), 3), stroke=round(float(stroke[i]), 3),
-            color=color, background=background,  # type: ignore[arg-type]
-            glyphs=int(m[i]),
-            ink=round(float(cov[a:a + h_ * w_].reshape(h_, w_).sum()), 1),
-            x_count=int(x_count[i]), cap_count=int(cap_count[i]),
-        ))
-    return lines
+    live = np.flatnonzero(alive)
+    # colours: clipped and rounded half to even, as round() of each channel
+    color = np.rint(np.clip(ink_rgb[live], 0.0, 255.0)).astype(np.int64).tolist()
+    background = np.rint(np.clip(bgs[live], 0.0, 255.0)).astype(np.int64).tolist()
+    ink = [float(cov[a:a + h_ * w_].reshape(h_, w_).sum()) for a, h_, w_ in zip(
+        pat[live].tolist(), ch[live].tolist(), cw[live].tolist(), strict=True)]
+    return [TextLine(x=ox + x0, y=oy + y0, w=x1 - x0, h=y1 - y0, x_height=round(xh, 3),
+                     cap_height=round(cap, 3), baseline=round(oy + base, 3), stroke=round(sw, 3),
+                     color=tuple(c), background=tuple(b), glyphs=g, ink=round(ik, 1),  # type: ignore[arg-type]
+                     x_count=int(xc), cap_count=int(cc))
+            for ox, oy, x0, y0, x1, y1, xh, cap, base, sw, c, b, g, ik, xc, cc in zip(
+                cx0[live].tolist(), cy0[live].tolist(), ix0[live].astype(np.int64).tolist(),
+                iy0[live].astype(np.int64).tolist(), ix1[live].astype(np.int64).tolist(),
+                iy1[live].astype(np.int64).tolist(), x_height[live].tolist(), cap_height[live].tolist(),
+                baseline[live].tolist(), stroke[live].tolist(), color, background, m[live].tolist(), ink,
+                x_count[live].tolist(), cap_count[live].tolist(), strict=True)]
 
 
 def _lowercase(gw: np.ndarray, gh: np.ndarray, tops: np.ndarray, bots: np.ndarray, seg: np.ndarray,
