@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test browser bench accuracy clean
+.PHONY: install run test browser bench accuracy speed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: install
 
 accuracy: install browser
 	$(BIN)/python bench/accuracy/run.py
+
+# per-extractor speed on the harness's 1x renders (make accuracy renders them), else on
+# the synthetic page
+speed: install
+	$(BIN)/python bench/speed.py --runs 5 $(wildcard .accuracy/*@1x.png)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .accuracy build *.egg-info tests/js/node_modules
