@@ -76,6 +76,8 @@ BASES = (2, 3, 4, 5, 6, 8, 10, 12)
 #: to the best share a larger base must come to be chosen over it
 BASE_FIT = 0.5
 BASE_MARGIN = 0.1
+#: pairwise comparisons (lines, siblings) run this many rows at a time: O(BLOCK n) memory
+BLOCK = 512
 #: text-derived measurements weigh this much against exact ones
 TEXT_WEIGHT = 0.5
 MIN_CONFIDENCE = 0.5
@@ -174,18 +176,23 @@ def _gaps(sib: list[_Item], scale: float) -> list[Measure]:
         return out
     L, T, R, B = (np.array([getattr(q, f) for q in sib], np.float64)
                   for f in ("left", "top", "right", "bottom"))
-    # [a, b]: b seen from a. Nearest sibling to the right on overlapping rows, and below on
-    # overlapping columns; the first of equals wins
-    other = ~np.eye(n, dtype=bool)
-    oy = np.minimum(B[:, None], B[None, :]) - np.maximum(T[:, None], T[None, :])
-    right = other & (oy >= 0.5 * np.minimum((B - T)[:, None], (B - T)[None, :]))
-    right &= L[None, :] >= R[:, None] - 0.5
-    ox = np.minimum(R[:, None], R[None, :]) - np.maximum(L[:, None], L[None, :])
-    below = other & (ox >= 0.3 * np.minimum((R - L)[:, None], (R - L)[None, :]))
-    below &= T[None, :] >= B[:, None] - 0.5
-    best_r = np.where(right, L[None, :] - R[:, None], np.inf).argmin(axis=1)
-    best_b = np.where(below, T[None, :] - B[:, None], np.inf).argmin(axis=1)
-    has_r, has_b = right.any(axis=1), below.any(axis=1)
+    best_r, best_b = np.zeros(n, np.intp), np.zeros(n, np.intp)
+    has_r, has_b = np.zeros(n, bool), np.zeros(n, bool)
+    # [a, b]: b seen from a, for a block of a at a time (memory stays O(BLOCK n)). Nearest
+    # sibling to the right on overlapping rows, and below on overlapping columns; the
+    # first of equals wins
+    for s in range(0, n, BLOCK):
+        a = slice(s, min(s + BLOCK, n))
+        other = np.arange(s, a.stop)[:, None] != np.arange(n)[None, :]
+        oy = np.minimum(B[a, None], B[None, :]) - np.maximum(T[a, None], T[None, :])
+        right = other & (oy >= 0.5 * np.minimum((B - T)[a, None], (B - T)[None, :]))
+        right &= L[None, :] >= R[a, None] - 0.5
+        ox = np.minimum(R[a, None], R[None, :]) - np.maximum(L[a, None], L[None, :])
+        below = other & (ox >= 0.3 * np.minimum((R - L)[a, None], (R - L)[None, :]))
+        below &= T[None, :] >= B[a, None] - 0.5
+        best_r[a] = np.where(right, L[None, :] - R[a, None], np.inf).argmin(axis=1)
+        best_b[a] = np.where(below, T[None, :] - B[a, None], np.inf).argmin(axis=1)
+        has_r[a], has_b[a] = right.any(axis=1), below.any(axis=1)
     for i, a in enumerate(sib):
         if has_r[i]:
             b = sib[best_r[i]]
@@ -240,18 +247,23 @@ def _pitches(lines: Sequence[TextLine], sizes: list[float]) -> list[float]:
     fs = np.array(sizes, np.float64)
     x = np.array([t.x for t in lines], np.float64)
     base = np.array([t.baseline for t in lines], np.float64)
-    col = np.array([t.color for t in lines], np.int64)
-    # [i, j] for i < j: line j seen from line i
-    fa, fb = fs[:, None], fs[None, :]
-    ok = np.triu(np.ones((n, n), bool), 1) & (fa > 0) & (fb > 0)
-    ok &= ~(np.abs(fa - fb) > SAME_SIZE * np.maximum(fa, fb))
-    ok &= np.abs(col[:, None, :] - col[None, :, :]).max(axis=2) <= 24
-    ok &= ~(np.abs(x[:, None] - x[None, :]) > np.maximum(2.0, 0.15 * fa))
-    p = base[None, :] - base[:, None]
-    f = (fa + fb) / 2
-    ok &= (PITCH_RANGE[0] * f <= p) & (p <= PITCH_RANGE[1] * f)
-    pitch = np.where(ok, p, np.inf)
-    best = np.minimum(pitch.min(axis=1), pitch.min(axis=0))
+    col = np.array([t.color for t in lines], np.int16).T  # (3, n)
+    best = np.full(n, np.inf)
+    # [i, j] for i < j: line j seen from line i, a block of i at a time
+    for s in range(0, n, BLOCK):
+        i = slice(s, min(s + BLOCK, n))
+        fa, fb = fs[i, None], fs[None, :]
+        ok = (np.arange(s, i.stop)[:, None] < np.arange(n)[None, :]) & (fa > 0) & (fb > 0)
+        ok &= ~(np.abs(fa - fb) > SAME_SIZE * np.maximum(fa, fb))
+        for c in col:
+            ok &= np.abs(c[i, None] - c[None, :]) <= 24
+        ok &= ~(np.abs(x[i, None] - x[None, :]) > np.maximum(2.0, 0.15 * fa))
+        p = base[None, :] - base[i, None]
+        f = (fa + fb) / 2
+        ok &= (PITCH_RANGE[0] * f <= p) & (p <= PITCH_RANGE[1] * f)
+        pitch = np.where(ok, p, np.inf)
+        best[i] = np.minimum(best[i], pitch.min(axis=1))
+        np.minimum(best, pitch.min(axis=0), out=best)
     return [float(v) if np.isfinite(v) else 0.0 for v in best]
 
 
@@ -261,10 +273,14 @@ def _container(boxes: Sequence[Box], lines: Sequence[TextLine]) -> list[int | No
         return [None] * len(lines)
     bx, by, bw, bh = (np.array([getattr(b, f) for b in boxes], np.int64) for f in "xywh")
     tx, ty, tw, th = (np.array([getattr(t, f) for t in lines], np.int64)[:, None] for f in "xywh")
-    inside = (bx <= tx) & (by <= ty) & (bx + bw >= tx + tw) & (by + bh >= ty + th)
-    area = np.where(inside, (bw * bh).astype(np.float64), np.inf)
-    best = area.argmin(axis=1)
-    return [int(best[i]) if inside[i, best[i]] else None for i in range(len(lines))]
+    out: list[int | None] = []
+    for s in range(0, len(lines), BLOCK):
+        i = slice(s, s + BLOCK)
+        inside = (bx <= tx[i]) & (by <= ty[i]) & (bx + bw >= tx[i] + tw[i]) & (by + bh >= ty[i] + th[i])
+        area = np.where(inside, (bw * bh).astype(np.float64), np.inf)
+        best = area.argmin(axis=1)
+        out += [int(b) if inside[k, b] else None for k, b in enumerate(best.tolist())]
+    return out
 
 
 # --- the scale --------------------------------------------------------------------------

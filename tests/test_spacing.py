@@ -92,6 +92,22 @@ def test_tiny_and_deterministic() -> None:
     assert {round(m.value) for m in measure(boxes, [], img.shape[:2], 1.0)} == {4, 8, 12, 16}
 
 
+@pytest.mark.browser
+def test_blocks_change_nothing(rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pairwise comparisons (line pitches, line containers, sibling gaps) run a block of
+    rows at a time; blocks of 3 give the measurements of one block."""
+    from stylestream.extractors import spacing
+    from stylestream.extractors.text import find_text_lines
+
+    image = rendered[2]
+    lines = find_text_lines(image)
+    boxes = find_boxes(image, lossy=False, text_lines=lines)
+    assert len(lines) > 3 and len(boxes) > 3
+    whole = measure(boxes, lines, image.shape[:2], 2.0)
+    monkeypatch.setattr(spacing, "BLOCK", 3)
+    assert measure(boxes, lines, image.shape[:2], 2.0) == whole
+
+
 # --- rendered by Chromium ----------------------------------------------------------------
 
 HINTING = ("--font-render-hinting=none",)
