@@ -164,8 +164,10 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
 
     labels, stats, mean, uniform, rows, planes = _regions(image, tol)
     found: list[tuple] = []
+    # side readings by profile content: rows of one table, buttons of one kind repeat them
+    memo: dict = {}
     for lab in _candidates(stats, uniform, text_lines):
-        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast)
+        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast, memo)
         if m is not None:
             found.append(m)
     # corner radii of all boxes at once (see ``_box_radii``)
@@ -376,7 +378,7 @@ def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarra
 
 # --- one region -------------------------------------------------------------------------
 
-def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
+def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | None:
     x0, y0, cw, ch, area = st.tolist()
     H, W = labels.shape
     if x0 == 0 and y0 == 0 and cw == W and ch == H:
@@ -415,7 +417,7 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
     ):
         curved = len(touch) < CURVED * length
         vote = _side_vote(img, F, tol, contrast, _samples(touch, length, curved), base, start,
-                          step, vertical, curved)
+                          step, vertical, curved, memo)
         if vote.a.kind == "open" and vote.b is None:
             return None
         votes[name] = vote
@@ -527,30 +529,44 @@ _EDGE = _Side("edge", 0.0, None, None, 0.0)
 _OPEN = _Side("open", 0.0, None, None, 0.0)
 
 
-def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, curved=False) -> _Vote:
+def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, curved=False,
+               memo=None) -> _Vote:
     """Read one side from outward profiles at ``positions`` along it: rows offset by
     ``base`` for left/right sides (``vertical``, ``start`` is the column), columns for
-    top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down."""
+    top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down. ``memo``
+    (a dict, or None) keeps readings by the profiles' pixels: a reading depends on nothing
+    else (but the fill, the direction, the tolerances and whether the side is curved)."""
     H, W = img.shape[:2]
     n = min(PROFILE, start if step < 0 else (W if vertical else H) - 1 - start)
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
-    if vertical:
-        profs = [img[base + p, lo:hi].tolist() for p in positions.tolist()]
-    else:
-        profs = img[lo:hi, base + positions].swapaxes(0, 1).tolist()
+    # one profile per row of blk, pixels in image order
+    blk = img[base + positions, lo:hi] if vertical else img[lo:hi, base + positions].swapaxes(0, 1)
+    if memo is None:
+        memo = {}
+    key = (blk.tobytes(), len(blk), step, F, curved)
+    vote = memo.get(key)
+    if vote is not None:
+        return vote
+    reaches_edge = n < PROFILE
     reads: list[_Vote] = []
-    for P in profs:
-        if step < 0:
-            P.reverse()
-        reads.append(_profile(P, F, tol, contrast, n < PROFILE))
+    for prof in blk:
+        pkey = (prof.tobytes(), step, F, reaches_edge)
+        r = memo.get(pkey)
+        if r is None:
+            P = prof.tolist()
+            if step < 0:
+                P.reverse()
+            r = memo[pkey] = _profile(P, F, tol, contrast, reaches_edge)
+        reads.append(r)
     kinds = [r.a.kind for r in reads]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
     a = _median_side([r.a for r in reads if r.a.kind == best], curved)
     bs = [r.b for r in reads if r.b is not None]
     b = _median_side(bs) if 2 * len(bs) > len(reads) else None
-    return _Vote(a, b)
+    vote = memo[key] = _Vote(a, b)
+    return vote
 
 
 def _median_side(group: list[_Side], curved: bool = False) -> _Side:
