@@ -468,8 +468,8 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | N
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.array([_median([float(o[j]) for o in outs]) for j in range(3)])
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, left, right, x0, y0, outside,
-                            tol, contrast)):
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, area, left, right, x0, y0,
+                            outside, tol, contrast)):
         return None
 
     el = x0 - sides["left"].offset
@@ -492,7 +492,7 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | N
             (bx, by, bw_, bh_, F, border, outside, reach))
 
 
-def _glyph_ring(img, mask, left, right, x0, y0, outside, tol, contrast) -> bool:
+def _glyph_ring(img, mask, area, left, right, x0, y0, outside, tol, contrast) -> bool:
     """Is the region the ink of a glyph with a counter (o, D, P, 0)? Its biggest hole shows
     the outside colour and is curved; a box's holes are its content (text, child boxes)."""
     ch, cw = mask.shape
@@ -504,10 +504,12 @@ def _glyph_ring(img, mask, left, right, x0, y0, outside, tol, contrast) -> bool:
         return False
     big = 1 + int(np.argmax(hs[1:, cv2.CC_STAT_AREA]))
     hx, hy, hw, hh, ha = (int(v) for v in hs[big])
-    if ha < 0.08 * mask.sum() or ha >= 0.9 * hw * hh:
+    if ha < 0.08 * area or ha >= 0.9 * hw * hh:
         return False  # small, or a rectangle (a child panel in the page colour)
-    sel = hl[hy: hy + hh, hx: hx + hw] == big
-    colour = img[y0 + hy: y0 + hy + hh, x0 + hx: x0 + hx + hw][sel].mean(axis=0)
+    # its mean colour: exact integer sums over its ha pixels (as numpy's mean)
+    sel = cv2.compare(hl[hy: hy + hh, hx: hx + hw], big, cv2.CMP_EQ)
+    win = img[y0 + hy: y0 + hy + hh, x0 + hx: x0 + hx + hw]
+    colour = np.array(cv2.sumElems(cv2.bitwise_and(win, win, mask=sel))[:3]) / ha
     return bool(np.abs(colour - outside).max() < max(contrast, 3 * tol + 6))
 
 
