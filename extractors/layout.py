@@ -164,8 +164,10 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
 
     labels, stats, mean, uniform, rows, planes = _regions(image, tol)
     found: list[tuple] = []
+    # side readings by profile content: rows of one table, buttons of one kind repeat them
+    memo: dict = {}
     for lab in _candidates(stats, uniform, text_lines):
-        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast)
+        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast, memo)
         if m is not None:
             found.append(m)
     # corner radii of all boxes at once (see ``_box_radii``)
@@ -240,73 +242,69 @@ def _regions(image: np.ndarray, tol: int):
     grid = np.empty((H, 2, 2 * W), np.uint8)
     grid[:, 0] = cv2.merge([np.full((H, W), 255, np.uint8), h_open]).reshape(H, 2 * W)
     grid[:, 1] = cv2.merge([v_open, np.zeros((H, W), np.uint8)]).reshape(H, 2 * W)
-    grid = grid.reshape(2 * H, 2 * W)[:-1, :-1]
+    grid = grid.reshape(2 * H, 2 * W)
     # two diagonal neighbours in this grid always share a node, so 8-connectivity gives the
-    # same regions as 4, and OpenCV labels it faster. Labels come in raster order of each
-    # region's first pixel node; the statistics are taken from the pixel nodes alone (a
-    # region's extreme nodes are pixels: a link lies between two of its pixels), over
-    # horizontal runs of one label, which is much cheaper than OpenCV's per-node statistics.
+    # same regions as 4, and OpenCV labels it faster (its last row and column are closed
+    # links and empty nodes: no labels). Labels come in raster order of each region's first
+    # pixel node. The statistics are taken from the pixel nodes alone (a region's extreme
+    # nodes are pixels: a link lies between two of its pixels), over horizontal runs of
+    # linked pixels (from the open links, one label each), which is much cheaper than
+    # OpenCV's per-node statistics or a pass over the labels.
     n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
-    labels = np.ascontiguousarray(big[::2, ::2])
-    stats, rows = _label_stats(labels, n)
+    labels = big[::2, ::2]
+    # every row's last link is closed: runs end at closed links and never span two rows
+    ends = np.flatnonzero(h_open.ravel() == 0)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    row = starts // W
+    x0 = starts - row * W
+    x1 = ends - row * W
+    lab = big.ravel()[2 * (starts + row * W)]
+    stats, rows, kk, pick = _label_stats(lab, row, x0, x1, n)
     # colour statistics (of the regions that may become candidates) on every other pixel of
     # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
-    # enough samples. Sums go over runs of one region along a row (exact integer sums, from
+    # enough samples. Sums go over the runs of even rows (exact integer sums, from
     # cumulative sums), which is much cheaper than weighted counts over every sample.
     k = len(rows.offs) - 1
-    sl = rows.lut[labels[::2, ::2]]
-    sub = sl.ravel()
-    change = np.empty(sub.size, bool)
-    change[0] = True
-    np.not_equal(sub[1:], sub[:-1], out=change[1:])
-    change[::sl.shape[1]] = True
-    first = np.flatnonzero(change)
-    last = np.empty_like(first)
-    last[:-1] = first[1:] - 1
-    last[-1] = sub.size - 1
-    rl = sub[first]
-    cnt = np.bincount(rl, weights=last - first + 1, minlength=k + 1)
+    even = (row[pick] & 1) == 0
+    rl = kk[even]
+    sr = row[pick][even] >> 1
+    sw = (W + 1) // 2
+    a = sr * sw + ((x0[pick][even] + 1) >> 1)      # first sample of the run
+    b = sr * sw + (x1[pick][even] >> 1) + 1        # one past its last
+    cnt = np.bincount(rl, weights=b - a, minlength=k + 1)
     den = np.maximum(cnt, 1.0)
     sch = [np.ascontiguousarray(c[::2, ::2]) for c in ch]
     sums = []
     for c in sch:
-        cs = np.cumsum(c.ravel(), dtype=np.int64)
-        rs = cs[last]
-        rs[1:] -= cs[last[:-1]]
-        sums.append(np.bincount(rl, weights=rs, minlength=k + 1))
+        cs = np.zeros(c.size + 1, np.int64)
+        np.cumsum(c.ravel(), out=cs[1:])
+        sums.append(np.bincount(rl, weights=cs[b] - cs[a], minlength=k + 1))
     mean = np.stack(sums, axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
     mu8 = m.astype(np.uint8)
+    sl = rows.lut.take(big[::4, ::4])
     dev = None
     for i, c in enumerate(sch):
         ad = cv2.absdiff(c, mu8[:, i].take(sl))
         dev = ad if dev is None else cv2.max(dev, ad)
-    bad = np.bincount(sub[(dev > tol).ravel()], minlength=k + 1)
+    bad = np.bincount(sl.ravel()[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
     sel = rows.lut
     return labels, stats, m[sel], uniform[sel], rows, ch
 
 
-def _label_stats(labels: np.ndarray, n: int):
-    """(n, 5) int32 [left, top, width, height, area] of each label of ``labels`` from its
-    horizontal runs (zeros but the area for labels smaller than MIN_AREA, and for label 0,
-    absent), and the rows (``_Rows``) of the labels that pass the size test of ``_candidates``."""
-    H, W = labels.shape
-    flat = labels.ravel()
-    change = np.empty(flat.size, bool)
-    change[0] = True
-    np.not_equal(flat[1:], flat[:-1], out=change[1:])
-    change[::W] = True
-    starts = np.flatnonzero(change)
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:]
-    ends[-1] = flat.size
-    lab = flat[starts]
-    area = np.bincount(lab, weights=ends - starts, minlength=n)
+def _label_stats(lab, row, x0, x1, n: int):
+    """(n, 5) int32 [left, top, width, height, area] of each label from the horizontal runs
+    ``row``, ``x0`` .. ``x1`` of label ``lab`` (zeros but the area for labels smaller than
+    MIN_AREA, and for label 0, absent); the rows (``_Rows``) of the labels that pass the size
+    test of ``_candidates``; and the runs of those: their index + 1 and the runs' positions."""
+    area = np.bincount(lab, weights=x1 - x0 + 1, minlength=n)
     stats = np.zeros((n, 5), np.int32)
-    stats[:, 4] = area.astype(np.int64)
+    stats[:, 4] = area
     # only regions of at least MIN_AREA pixels can be candidates: the rest keep zeros
     ids = np.flatnonzero(area >= MIN_AREA)
     lut = np.zeros(n, np.intp)
@@ -314,11 +312,9 @@ def _label_stats(labels: np.ndarray, n: int):
     kk = lut[lab]
     pick = np.flatnonzero(kk)
     kk = kk[pick]
-    starts = starts[pick]
-    ends = ends[pick]
-    row = starts // W
-    x0 = starts - row * W
-    x1 = ends - 1 - row * W
+    row = row[pick]
+    x0 = x0[pick]
+    x1 = x1[pick]
     big = np.iinfo(np.int64).max
     left = np.full(len(ids) + 1, big, np.int64)
     right = np.full(len(ids) + 1, -1, np.int64)
@@ -341,19 +337,22 @@ def _label_stats(labels: np.ndarray, n: int):
     lut[ids] = 0
     lut[ids[ok[1:]]] = np.arange(1, int(ok.sum()) + 1)
     kk = np.cumsum(ok)[kk] * ok[kk]
-    pick = np.flatnonzero(kk)
-    kk = kk[pick]
+    sel = np.flatnonzero(kk)
+    kk = kk[sel]
+    pick = pick[sel]
+    row = row[sel]
+    x0 = x0[sel]
+    x1 = x1[sel]
     srt = np.argsort(kk, kind="stable")
-    kk = kk[srt]
-    order = pick[srt]
-    row = row[order]
-    head = np.ones(len(kk), bool)
-    head[1:] = (kk[1:] != kk[:-1]) | (row[1:] != row[:-1])
-    tail = np.ones(len(kk), bool)
+    ks = kk[srt]
+    rs = row[srt]
+    head = np.ones(len(ks), bool)
+    head[1:] = (ks[1:] != ks[:-1]) | (rs[1:] != rs[:-1])
+    tail = np.ones(len(ks), bool)
     tail[:-1] = head[1:]
     offs = np.zeros(int(ok.sum()) + 1, np.intp)
-    np.cumsum(np.bincount(kk[head], minlength=len(offs))[1:], out=offs[1:])
-    return stats, _Rows(lut, offs, x0[order[head]], x1[order[tail]])
+    np.cumsum(np.bincount(ks[head], minlength=len(offs))[1:], out=offs[1:])
+    return stats, _Rows(lut, offs, x0[srt[head]], x1[srt[tail]]), kk, pick
 
 
 def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarray:
@@ -379,7 +378,7 @@ def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarra
 
 # --- one region -------------------------------------------------------------------------
 
-def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
+def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | None:
     x0, y0, cw, ch, area = st.tolist()
     H, W = labels.shape
     if x0 == 0 and y0 == 0 and cw == W and ch == H:
@@ -418,7 +417,7 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
     ):
         curved = len(touch) < CURVED * length
         vote = _side_vote(img, F, tol, contrast, _samples(touch, length, curved), base, start,
-                          step, vertical, curved)
+                          step, vertical, curved, memo)
         if vote.a.kind == "open" and vote.b is None:
             return None
         votes[name] = vote
@@ -469,8 +468,8 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.array([_median([float(o[j]) for o in outs]) for j in range(3)])
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, left, right, x0, y0, outside,
-                            tol, contrast)):
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, area, left, right, x0, y0,
+                            outside, tol, contrast)):
         return None
 
     el = x0 - sides["left"].offset
@@ -493,7 +492,7 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast) -> tuple | None:
             (bx, by, bw_, bh_, F, border, outside, reach))
 
 
-def _glyph_ring(img, mask, left, right, x0, y0, outside, tol, contrast) -> bool:
+def _glyph_ring(img, mask, area, left, right, x0, y0, outside, tol, contrast) -> bool:
     """Is the region the ink of a glyph with a counter (o, D, P, 0)? Its biggest hole shows
     the outside colour and is curved; a box's holes are its content (text, child boxes)."""
     ch, cw = mask.shape
@@ -505,10 +504,12 @@ def _glyph_ring(img, mask, left, right, x0, y0, outside, tol, contrast) -> bool:
         return False
     big = 1 + int(np.argmax(hs[1:, cv2.CC_STAT_AREA]))
     hx, hy, hw, hh, ha = (int(v) for v in hs[big])
-    if ha < 0.08 * mask.sum() or ha >= 0.9 * hw * hh:
+    if ha < 0.08 * area or ha >= 0.9 * hw * hh:
         return False  # small, or a rectangle (a child panel in the page colour)
-    sel = hl[hy: hy + hh, hx: hx + hw] == big
-    colour = img[y0 + hy: y0 + hy + hh, x0 + hx: x0 + hx + hw][sel].mean(axis=0)
+    # its mean colour: exact integer sums over its ha pixels (as numpy's mean)
+    sel = cv2.compare(hl[hy: hy + hh, hx: hx + hw], big, cv2.CMP_EQ)
+    win = img[y0 + hy: y0 + hy + hh, x0 + hx: x0 + hx + hw]
+    colour = np.array(cv2.sumElems(cv2.bitwise_and(win, win, mask=sel))[:3]) / ha
     return bool(np.abs(colour - outside).max() < max(contrast, 3 * tol + 6))
 
 
@@ -530,30 +531,44 @@ _EDGE = _Side("edge", 0.0, None, None, 0.0)
 _OPEN = _Side("open", 0.0, None, None, 0.0)
 
 
-def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, curved=False) -> _Vote:
+def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, curved=False,
+               memo=None) -> _Vote:
     """Read one side from outward profiles at ``positions`` along it: rows offset by
     ``base`` for left/right sides (``vertical``, ``start`` is the column), columns for
-    top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down."""
+    top/bottom (``start`` is the row); ``step`` -1 walks left/up, +1 right/down. ``memo``
+    (a dict, or None) keeps readings by the profiles' pixels: a reading depends on nothing
+    else (but the fill, the direction, the tolerances and whether the side is curved)."""
     H, W = img.shape[:2]
     n = min(PROFILE, start if step < 0 else (W if vertical else H) - 1 - start)
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
-    if vertical:
-        profs = [img[base + p, lo:hi].tolist() for p in positions.tolist()]
-    else:
-        profs = img[lo:hi, base + positions].swapaxes(0, 1).tolist()
+    # one profile per row of blk, pixels in image order
+    blk = img[base + positions, lo:hi] if vertical else img[lo:hi, base + positions].swapaxes(0, 1)
+    if memo is None:
+        memo = {}
+    key = (blk.tobytes(), len(blk), step, F, curved)
+    vote = memo.get(key)
+    if vote is not None:
+        return vote
+    reaches_edge = n < PROFILE
     reads: list[_Vote] = []
-    for P in profs:
-        if step < 0:
-            P.reverse()
-        reads.append(_profile(P, F, tol, contrast, n < PROFILE))
+    for prof in blk:
+        pkey = (prof.tobytes(), step, F, reaches_edge)
+        r = memo.get(pkey)
+        if r is None:
+            P = prof.tolist()
+            if step < 0:
+                P.reverse()
+            r = memo[pkey] = _profile(P, F, tol, contrast, reaches_edge)
+        reads.append(r)
     kinds = [r.a.kind for r in reads]
     best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
     a = _median_side([r.a for r in reads if r.a.kind == best], curved)
     bs = [r.b for r in reads if r.b is not None]
     b = _median_side(bs) if 2 * len(bs) > len(reads) else None
-    return _Vote(a, b)
+    vote = memo[key] = _Vote(a, b)
+    return vote
 
 
 def _median_side(group: list[_Side], curved: bool = False) -> _Side:
