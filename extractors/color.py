@@ -446,68 +446,75 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixe
     pool_rgb = _unpack(uniq[pool]).astype(np.float64)
     pool_n = counts[pool].astype(np.float64)
     # sorted by red: a blend on the segment B-T lies in the segment's bounding box (grown
-    # by the residual allowed), so a binary search on red and a test on green and blue
-    # leave the few colours worth projecting (same colours, same sums: the counts are
-    # whole numbers)
+    # by the residual allowed), so a binary search on red leaves the colours worth
+    # projecting; one candidate's bases at once, over the union of their red ranges (the
+    # bounding box itself follows from the tests below, so a wider range finds the same
+    # blends; the counts are whole numbers, so the sums are exact in any order)
     by_red = np.argsort(pool_rgb[:, 0], kind="stable")
     pr, pg, pb = (np.ascontiguousarray(pool_rgb[by_red, i]) for i in range(3))
     pool_n = pool_n[by_red]
+    base_rgb = seed_rgb[bases]
     base_of = np.full(k, -1)
     for c in cand:
-        best, best_nb = -1, 0.0
-        for b in bases:
-            d = seed_rgb[c] - seed_rgb[b]
-            length = float(np.sqrt(d @ d))
-            if length < TEXT_MIN_CONTRAST:
-                continue
-            tol = 3.0 + 0.02 * length
-            lo = np.minimum(seed_rgb[c], seed_rgb[b]) - (tol + 1e-6)
-            hi = np.maximum(seed_rgb[c], seed_rgb[b]) + (tol + 1e-6)
-            i0, i1 = np.searchsorted(pr, (lo[0], hi[0]))
-            g, bl = pg[i0:i1], pb[i0:i1]
-            near = i0 + np.flatnonzero((g >= lo[1]) & (g <= hi[1]) & (bl >= lo[2]) & (bl <= hi[2]))
-            b0, b1, b2 = seed_rgb[b]
-            d0, d1, d2 = d
-            r0, r1, r2 = pr[near] - b0, pg[near] - b1, pb[near] - b2
-            t = (r0 * d0 + r1 * d1 + r2 * d2) / (length * length)
-            # on the segment's inner part, off it by at most tol in every channel
-            ok = ((t > 0.08) & (t < 0.92) & (np.abs(r0 - t * d0) <= tol)
-                  & (np.abs(r1 - t * d1) <= tol) & (np.abs(r2 - t * d2) <= tol))
-            between = near[ok]
-            nb = float(pool_n[between].sum())
-            if len(between) >= 5 and nb > best_nb:
-                best, best_nb = int(b), nb
-        if best >= 0 and best_nb >= 0.3 * seed_count[c]:
-            base_of[c] = best
+        d = seed_rgb[c] - base_rgb                    # (bases, 3), whole numbers
+        length = np.sqrt((d * d).sum(axis=1))
+        use = length >= TEXT_MIN_CONTRAST
+        if not use.any():
+            continue
+        d, length, bb = d[use], length[use], base_rgb[use]
+        tol = 3.0 + 0.02 * length
+        lo = np.minimum(seed_rgb[c, 0], bb[:, 0]) - (tol + 1e-6)
+        hi = np.maximum(seed_rgb[c, 0], bb[:, 0]) + (tol + 1e-6)
+        i0, i1 = np.searchsorted(pr, (lo.min(), hi.max()))
+        col = (d[:, 0:1], d[:, 1:2], d[:, 2:3])
+        r0 = pr[None, i0:i1] - bb[:, 0:1]
+        r1 = pg[None, i0:i1] - bb[:, 1:2]
+        r2 = pb[None, i0:i1] - bb[:, 2:3]
+        t = (r0 * col[0] + r1 * col[1] + r2 * col[2]) / (length * length)[:, None]
+        tl = tol[:, None]
+        # on the segment's inner part, off it by at most tol in every channel
+        ok = (t > 0.08) & (t < 0.92)
+        for r, dc in zip((r0, r1, r2), col, strict=True):
+            ok &= np.abs(r - t * dc) <= tl
+        n_between = np.count_nonzero(ok, axis=1)
+        nb = np.where(n_between >= 5, ok @ pool_n[i0:i1], 0.0)
+        j = int(np.argmax(nb))  # the first base with the most blend pixels
+        if nb[j] > 0 and nb[j] >= 0.3 * seed_count[c]:
+            base_of[c] = bases[np.flatnonzero(use)[j]]
     tested = np.flatnonzero(base_of >= 0)
     if len(tested) == 0:
         return found, conf
     # where the candidates' pixels touch other clusters, what is on the other side?
     is_cand = np.zeros(k + 1, bool)
     is_cand[tested] = True
-    beyond = np.zeros(k)
-    opposite = np.zeros(k)
-    touches = np.zeros(k)
     flat = labels.ravel()
-    rgb_flat = img.reshape(-1, 3)
     codes_flat = codes.ravel()
     seed_code = np.r_[uniq[seeds], -1]
     p0, q0 = pairs
-    for p, q in ((p0, q0), (q0, p0)):
-        l_p = flat[p]
-        # only the candidate's exact pixels: its cluster also holds near blends of
-        # other, darker text, whose neighbours say nothing about the candidate
-        m = np.flatnonzero(is_cand[l_p])
-        m = m[codes_flat[p[m]] == seed_code[l_p[m]]]
-        t_lbl = l_p[m]
-        tb = seed_rgb[base_of[t_lbl]]
-        d = seed_rgb[t_lbl] - tb
-        length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)
-        # position on the ramp: 1 at the candidate, 0 at the background
-        t1 = ((rgb_flat[q[m]].astype(np.float64) - tb) * d).sum(axis=1) / (length * length)
-        touches += np.bincount(t_lbl, minlength=k)[:k]
-        beyond += np.bincount(t_lbl, weights=t1 > 1 + 3.0 / length, minlength=k)[:k]
-        opposite += np.bincount(t_lbl, weights=t1 < -0.15 - 3.0 / length, minlength=k)[:k]
+    la, lb = flat[p0], flat[q0]
+    # both directions of each pair: the candidate's pixel p, its neighbour q
+    s1, s2 = np.flatnonzero(is_cand[la]), np.flatnonzero(is_cand[lb])
+    p = np.concatenate([p0[s1], q0[s2]])
+    q = np.concatenate([q0[s1], p0[s2]])
+    t_lbl = np.concatenate([la[s1], lb[s2]])
+    # only the candidate's exact pixels: its cluster also holds near blends of
+    # other, darker text, whose neighbours say nothing about the candidate
+    exact = codes_flat[p] == seed_code[t_lbl]
+    q, t_lbl = q[exact], t_lbl[exact]
+    # position on the ramp (1 at the candidate, 0 at the background): the dot product is
+    # a whole number, exact in int32, then divided by the squared length per cluster
+    tb = seed_rgb[np.maximum(base_of, 0)]
+    d = seed_rgb - tb
+    length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)
+    di = d.astype(np.int32)
+    off = (tb.astype(np.int32) * di).sum(axis=1)
+    v = codes_flat[q]
+    dot = ((v >> 16) * di[t_lbl, 0] + ((v >> 8) & 255) * di[t_lbl, 1] + (v & 255) * di[t_lbl, 2]
+           - off[t_lbl])
+    t1 = dot / (length * length)[t_lbl]
+    touches = np.bincount(t_lbl, minlength=k)[:k].astype(np.float64)
+    beyond = np.bincount(t_lbl[t1 > (1 + 3.0 / length)[t_lbl]], minlength=k)[:k].astype(np.float64)
+    opposite = np.bincount(t_lbl[t1 < (-0.15 - 3.0 / length)[t_lbl]], minlength=k)[:k].astype(np.float64)
     ok = np.zeros(k, bool)
     ok[tested] = True
     ok &= (opposite <= 0.25 * touches) & (touches > 0)
@@ -531,26 +538,26 @@ def _line_votes(lines, seed_rgb: np.ndarray, strict: np.ndarray, loose: np.ndarr
     A line's measured ink (its solid core) lies within a few per cent of its true colour
     on the ray from its background; the candidate must sit there, and a colour already
     accepted (solid, or text on stricter evidence: ``strict``) takes the line first (a
-    blend of that colour can sit there too)."""
+    blend of that colour can sit there too). All lines at once: (lines, candidates)
+    planes per channel."""
     votes = np.zeros(len(seed_rgb), np.int64)
     idx = np.flatnonzero(strict | loose)
-    col = seed_rgb[idx]
-    firm = strict[idx]
-    for t in lines:
-        bg = np.asarray(t.background, np.float64)
-        d = np.asarray(t.color, np.float64) - bg
-        dd = float(d @ d)
-        if dd < 400.0:
-            continue
-        rel = col - bg
-        tt = rel @ d / dd
-        resid = np.abs(rel - tt[:, None] * d).max(axis=1)
-        fit = (tt >= INK_RAY[0]) & (tt <= INK_RAY[1]) & (resid <= 6.0 + 0.06 * math.sqrt(dd))
-        if (fit & firm).any():
-            continue
-        if fit.any():
-            f = np.flatnonzero(fit)
-            votes[idx[f[np.argmin(np.abs(tt[f] - 1.0))]]] += 1
+    bg = np.array([t.background for t in lines], np.float64)
+    d = np.array([t.color for t in lines], np.float64) - bg
+    dd = (d * d).sum(axis=1)
+    rel = [seed_rgb[idx, i][None, :] - bg[:, i:i + 1] for i in range(3)]
+    # whole numbers: the dot product is exact in any order
+    tt = (rel[0] * d[:, 0:1] + rel[1] * d[:, 1:2] + rel[2] * d[:, 2:3]) / np.maximum(dd, 1.0)[:, None]
+    resid = np.abs(rel[0] - tt * d[:, 0:1])
+    for i in (1, 2):
+        np.maximum(resid, np.abs(rel[i] - tt * d[:, i:i + 1]), out=resid)
+    fit = ((tt >= INK_RAY[0]) & (tt <= INK_RAY[1]) & (resid <= (6.0 + 0.06 * np.sqrt(dd))[:, None])
+           & (dd >= 400.0)[:, None])
+    # a line goes to the candidate nearest its ink (first of equals), unless an accepted
+    # colour fits it
+    vote = fit.any(axis=1) & ~(fit & strict[idx][None, :]).any(axis=1)
+    best = np.argmin(np.where(fit, np.abs(tt - 1.0), np.inf), axis=1)
+    np.add.at(votes, idx[best[vote]], 1)
     return votes
 
 
