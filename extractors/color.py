@@ -248,6 +248,18 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
                    + rt * (dc / sc) * (dhh / sh))
 
 
+def _pack(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 (h, w, 3) -> packed 0xRRGGBB int32 (h, w): OpenCV's BGRA bytes read as
+    little-endian int32, with the alpha byte cleared."""
+    import cv2
+
+    if img.shape[0] == 0 or img.shape[1] == 0:
+        return np.zeros(img.shape[:2], np.int32)
+    v = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGRA).view("<i4")[..., 0]
+    v &= 0xFFFFFF
+    return v.astype(np.int32, copy=False)
+
+
 def _unpack(codes: np.ndarray) -> np.ndarray:
     return np.stack([(codes >> 16) & 255, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
 
@@ -281,7 +293,7 @@ def _is_lossy(img: np.ndarray, ctx: ExtractContext) -> bool:
 def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lines=()):
     h, w, _ = img.shape
     n = h * w
-    codes = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
+    codes = _pack(img)
     uniq, counts, run_label = _count_colours(codes.ravel())
 
     radius = MERGE_LOSSY if lossy else MERGE_LOSSLESS
@@ -317,7 +329,8 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     seed_lab = lab[seeds]
     seed_codes = uniq[seeds]
 
-    labels = run_label(assigned).reshape(h, w)  # -1 = colour in no cluster
+    # -1 = colour in no cluster; int16 holds MAX_SEEDS clusters and halves later passes
+    labels = run_label(assigned.astype(np.int16)).reshape(h, w)
     # pixels per cluster: the counts of its colours (whole numbers, exact as floats)
     inside = assigned >= 0
     pixels = np.bincount(assigned[inside], weights=counts[inside], minlength=k)[:k].astype(np.int64)
@@ -328,7 +341,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     purity = np.bincount(assigned[at_seed], weights=counts[at_seed], minlength=k)[:k] / np.maximum(pixels, 1)
 
     # --- spatial evidence ---
-    core = _core_mask(labels)
+    core, pairs = _core_and_pairs(labels)
     if lossy:
         # compression smears edges into small same-cluster blobs; a solid area is also
         # flat pixel to pixel
@@ -339,7 +352,6 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     # runs as long in CSS px at any device scale: at 2x the stems of body text are 20 px
     min_len = LINE_MIN * max(1, int(ctx.scale / stride + 0.25))
     line_px, line_blend, runs = _line_evidence(codes, labels, need, lossy, min_len)
-    pairs = _boundary_pairs(labels)
     adj = _adjacency(labels, pairs, k)
     thin = _gradient_steps(adj, seed_lab, pixels, radius)
     # solid areas are mostly core; edge blends (and JPEG's smeared ones) are mostly rim
@@ -576,7 +588,10 @@ def _count_colours(flat: np.ndarray):
     if len(starts) <= n // 2:
         run_code = flat[starts]
         run_len = np.diff(np.r_[starts, n])
-        o = np.argsort(run_code, kind="stable")
+        # a stable LSD radix sort (16 low bits, then red): numpy's radix sorts of 16- and
+        # 8-bit keys are several times faster than its sort of 32-bit ones
+        o = np.argsort((run_code & 0xFFFF).astype(np.uint16), kind="stable")
+        o = o[np.argsort((run_code >> 16).astype(np.uint8)[o], kind="stable")]
         s = run_code[o]
         first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
         uniq = s[first]
@@ -610,24 +625,36 @@ def _flat_mask(img: np.ndarray, tol: int) -> np.ndarray:
     return np.maximum(np.maximum(worst[..., 0], worst[..., 1]), worst[..., 2]) <= tol
 
 
-def _core_mask(labels: np.ndarray) -> np.ndarray:
-    """(h-2, w-2) mask of pixels whose 8 neighbours share their (valid) label."""
+def _core_and_pairs(labels: np.ndarray):
+    """The (h-2, w-2) mask of pixels whose 8 neighbours share their (valid) label, and
+    the flat indices (p, q) of 4-neighbour pixel pairs whose labels differ (q right of
+    or below p), from one comparison of each pixel with its right and lower neighbour.
+    Edges are a few per cent of a UI screenshot, so later steps on pairs stay small."""
+    h, w = labels.shape
+    eqh = labels[:, 1:] == labels[:, :-1]
+    eqv = labels[1:] == labels[:-1]
     # a row's pixel equal to both horizontal neighbours (hs); then a pixel is core when it
     # and the pixels above and below it are, and those equal it (their corners follow)
-    hs = labels[:, 1:-1] == labels[:, :-2]
-    hs &= labels[:, 1:-1] == labels[:, 2:]
-    c = labels[1:-1, 1:-1]
-    m = c >= 0
+    hs = eqh[:, :-1] & eqh[:, 1:]
+    m = labels[1:-1, 1:-1] >= 0
     m &= hs[1:-1]
     m &= hs[:-2]
     m &= hs[2:]
-    m &= labels[:-2, 1:-1] == c
-    m &= labels[2:, 1:-1] == c
-    return m
+    m &= eqv[:-1, 1:-1]
+    m &= eqv[1:, 1:-1]
+    hp = np.flatnonzero(~eqh)
+    hp = hp + hp // (w - 1)  # index in the (h, w - 1) view -> index in the image
+    vp = np.flatnonzero(~eqv)
+    return m, (np.concatenate([hp, vp]), np.concatenate([hp + 1, vp + w]))
 
 
-def _runs(labels: np.ndarray):
-    """Same-label runs along rows: (row, start, length, label) arrays."""
+def _runs(labels: np.ndarray, transpose: bool = False):
+    """Same-label runs along rows (of ``labels.T`` when ``transpose``): (row, start,
+    length, label) arrays."""
+    if transpose:
+        import cv2
+
+        labels = cv2.transpose(labels) if labels.dtype in (np.int16, np.int32) else labels.T
     h, w = labels.shape
     flat = np.ascontiguousarray(labels).ravel()
     change = np.empty(h * w, bool)
@@ -675,9 +702,9 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
     blend_px = np.zeros(k, np.int64)
     example: dict[int, tuple[int, int, int, int]] = {}
     for transpose in (False, True):
-        lab_ = labels.T if transpose else labels
-        rows, cols, lengths, lbl = _runs(lab_)
-        sel = (lengths >= min_len) & need1[lbl] & (rows > 0) & (rows < lab_.shape[0] - 1)
+        rows, cols, lengths, lbl = _runs(labels, transpose)
+        n_rows = labels.shape[1 if transpose else 0]
+        sel = (lengths >= min_len) & need1[lbl] & (rows > 0) & (rows < n_rows - 1)
         if not sel.any():
             continue
         rows, cols, lengths, lbl = rows[sel], cols[sel], lengths[sel], lbl[sel]
@@ -710,7 +737,6 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
         else:
             # the edge of a soft shadow: on one side the colour keeps fading for another
             # pixel (a 1-px border is followed by a flat surface instead)
-            n_rows = lab_.shape[0]
             a2 = at(np.where(r >= 2, -2, -r))
             b2 = at(np.where(r < n_rows - 2, 2, n_rows - 1 - r))
             is_blend |= _fading(c, a, a2) & (r >= 2)
@@ -761,19 +787,6 @@ def _fading(c: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
     resid = _max_abs(n1 - (c + t * d))
     span = np.sqrt(den)
     return (span >= 6.0) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= 3.0 + 0.1 * span)
-
-
-def _boundary_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices (p, q) of 4-neighbour pixel pairs whose labels differ (q right of or
-    below p). Edges are a few per cent of a UI screenshot, so later steps stay small."""
-    h, w = labels.shape
-    flat = labels.ravel()
-    hp = np.flatnonzero((labels[:, 1:] != labels[:, :-1]).ravel())
-    hp = hp + hp // (w - 1)  # index in the (h, w - 1) view -> index in the image
-    vp = np.flatnonzero(flat[w:] != flat[:-w])
-    p = np.concatenate([hp, vp])
-    q = np.concatenate([hp + 1, vp + w])
-    return p, q
 
 
 def _adjacency(labels: np.ndarray, pairs, k: int) -> np.ndarray:
