@@ -346,13 +346,17 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
         # compression smears edges into small same-cluster blobs; a solid area is also
         # flat pixel to pixel
         core &= _flat_mask(img, FLAT_LOSSY)
-    core_px = np.bincount(labels[1:-1, 1:-1][core], minlength=k)[:k] if core.any() else np.zeros(k, np.int64)
+    # solid areas: the core's components, each within one cluster
+    parts = _core_parts(labels, core)
+    core_px = np.bincount(parts[2], weights=parts[1][1:, 4], minlength=k)[:k].astype(np.int64)
     # line evidence decides for clusters without a solid core, and vetoes text colours
     need = (core_px < MIN_CORE) | (purity < MIN_PURITY)
     # runs as long in CSS px at any device scale: at 2x the stems of body text are 20 px
     min_len = LINE_MIN * max(1, int(ctx.scale / stride + 0.25))
     line_px, line_blend, runs = _line_evidence(codes, labels, need, lossy, min_len)
-    adj = _adjacency(labels, pairs, k)
+    flat_labels = labels.ravel()
+    pair_labels = flat_labels[pairs[0]], flat_labels[pairs[1]]
+    adj = _adjacency(pair_labels, k)
     thin = _gradient_steps(adj, seed_lab, pixels, radius)
     # solid areas are mostly core; edge blends (and JPEG's smeared ones) are mostly rim
     rim = core_px < 0.5 * pixels
@@ -372,7 +376,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
 
     text = np.zeros(k, bool)
     if not lossy:
-        text, text_conf = _text_colours(img, codes, labels, pairs, uniq, counts, assigned,
+        text, text_conf = _text_colours(codes, pairs, pair_labels, uniq, counts, assigned,
                                         np.asarray(seeds), pixels, keep, purity, core_px, lines)
         # glyphs are short strokes; a colour mostly in long straight runs is a rule or
         # the edge of a shadow, which the line evidence above has already judged
@@ -385,7 +389,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     kept = kept[np.lexsort((seed_codes[kept], -pixels[kept]))][:MAX_TOKENS]
     if len(kept) == 0:
         return [], []
-    boxes = _example_boxes(labels, core, kept, runs, stride)
+    boxes = _example_boxes(parts, kept, runs, stride)
 
     out = []
     entries: list[_Entry] = []
@@ -427,7 +431,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     return out, entries
 
 
-def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixels, keep, purity,
+def _text_colours(codes, pairs, pair_labels, uniq, counts, assigned, seeds, pixels, keep, purity,
                   core_px, lines=()):
     """Colours of anti-aliased text: thin glyph strokes have no solid core, but the text
     colour is the far end of a ramp of edge blends towards the background behind it.
@@ -440,7 +444,7 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixe
     Returns (mask over clusters, confidence per cluster).
     """
     k = len(seeds)
-    n = labels.size
+    n = codes.size
     found = np.zeros(k, bool)
     conf = np.zeros(k)
     seed_count = counts[seeds]
@@ -499,11 +503,10 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixe
     # where the candidates' pixels touch other clusters, what is on the other side?
     is_cand = np.zeros(k + 1, bool)
     is_cand[tested] = True
-    flat = labels.ravel()
     codes_flat = codes.ravel()
     seed_code = np.r_[uniq[seeds], -1]
     p0, q0 = pairs
-    la, lb = flat[p0], flat[q0]
+    la, lb = pair_labels
     # both directions of each pair: the candidate's pixel p, its neighbour q
     s1, s2 = np.flatnonzero(is_cand[la]), np.flatnonzero(is_cand[lb])
     p = np.concatenate([p0[s1], q0[s2]])
@@ -789,14 +792,13 @@ def _fading(c: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
     return (span >= 6.0) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= 3.0 + 0.1 * span)
 
 
-def _adjacency(labels: np.ndarray, pairs, k: int) -> np.ndarray:
-    """(k, k) counts of 4-neighbour pixel contacts between different clusters (symmetric)."""
-    flat = labels.ravel()
-    la, lb = flat[pairs[0]].astype(np.int64), flat[pairs[1]].astype(np.int64)
+def _adjacency(pair_labels, k: int) -> np.ndarray:
+    """(k, k) counts of 4-neighbour pixel contacts between different clusters (symmetric),
+    from the labels on either side of the boundary pairs."""
+    la, lb = pair_labels
     m = (la >= 0) & (lb >= 0)
-    la, lb = la[m], lb[m]
-    adj = np.bincount(la * k + lb, minlength=k * k) + np.bincount(lb * k + la, minlength=k * k)
-    return adj.reshape(k, k).astype(np.float64)
+    once = np.bincount(la[m].astype(np.int64) * k + lb[m], minlength=k * k).reshape(k, k)
+    return (once + once.T).astype(np.float64)
 
 
 def _gradient_steps(adj: np.ndarray, seed_lab: np.ndarray, pixels: np.ndarray,
@@ -878,27 +880,37 @@ def _fringe(c: np.ndarray, n: np.ndarray) -> np.ndarray:
     return (dy <= 8.0) & (dc >= 4.0)
 
 
-def _example_boxes(labels, core, kept, runs, stride):
-    """Up to three boxes [x, y, w, h] per kept cluster: its largest solid areas."""
+def _core_parts(labels: np.ndarray, core: np.ndarray):
+    """The core's 4-connected components: OpenCV's labels (offset by one pixel from
+    ``labels``), their (n, 5) statistics from their runs (cheaper than OpenCV's own) and
+    the cluster of each component 1..n-1 (adjacent core pixels share their cluster)."""
+    import cv2
+
+    if not core.any():
+        return None, np.zeros((1, 5), np.int64), np.zeros(0, np.int64)
+    n, comp = cv2.connectedComponentsWithAlgorithm(core.view(np.uint8), 4, cv2.CV_32S, cv2.CCL_SPAGHETTI)
+    stats = _run_stats(comp, n)
+    ids = np.arange(1, n)
+    top, left, width = stats[1:, 1], stats[1:, 0], stats[1:, 2]
+    # a component's cluster is the label of any of its pixels: take the first one on its
+    # top row (short scans, no full-image pass)
+    seg = np.repeat(np.arange(n - 1), width)
+    cols = left[seg] + np.arange(len(seg)) - (np.cumsum(width) - width)[seg]
+    hit = np.flatnonzero(comp[top[seg], cols] == ids[seg])
+    hit = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]  # first hit per component
+    return comp, stats, labels[1 + top, 1 + cols[hit]].astype(np.int64)
+
+
+def _example_boxes(parts, kept, runs, stride):
+    """Up to three boxes [x, y, w, h] per kept cluster: its largest solid areas (``parts``
+    from ``_core_parts``), else its longest line run."""
     import cv2
 
     boxes: dict[int, list[tuple[int, int, int, int]]] = {}
-    # OpenCV's labels with statistics from their runs (cheaper than OpenCV's own)
-    n, comp = cv2.connectedComponentsWithAlgorithm(core.view(np.uint8), 4, cv2.CV_32S, cv2.CCL_SPAGHETTI)
-    stats = _run_stats(comp, n)
-    if n > 1:
-        ids = np.arange(1, n)
+    _, stats, lbl = parts
+    if len(lbl):
         top, left = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_LEFT]
         area = stats[1:, cv2.CC_STAT_AREA]
-        # adjacent core pixels share their cluster, so a component's cluster is the label
-        # of any of its pixels: take the first one on its top row (short scans, no
-        # full-image pass)
-        width = stats[1:, cv2.CC_STAT_WIDTH]
-        seg = np.repeat(np.arange(n - 1), width)
-        cols = left[seg] + np.arange(len(seg)) - (np.cumsum(width) - width)[seg]
-        hit = np.flatnonzero(comp[top[seg], cols] == ids[seg])
-        hit = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]  # first hit per component
-        lbl = labels[1 + top, 1 + cols[hit]].astype(np.int64)
         o = np.lexsort((left, top, -area, lbl))
         o = o[np.isin(lbl[o], kept)]
         # the first three components of each kept cluster in that order
@@ -908,8 +920,7 @@ def _example_boxes(labels, core, kept, runs, stride):
         for i in o[pos - first < 3]:
             c = int(lbl[i])
             lst = boxes.setdefault(c, [])
-            j = ids[i]
-            x, y, w_, h_ = (int(v) for v in stats[j, :4])
+            x, y, w_, h_ = (int(v) for v in stats[i + 1, :4])
             # core pixels sit one pixel inside the area; the core image is offset by 1
             lst.append((x * stride, y * stride, (w_ + 2) * stride, (h_ + 2) * stride))
     for c in kept:
