@@ -832,33 +832,41 @@ def _blends(adj: np.ndarray, rgb: np.ndarray, candidates: np.ndarray, tol: float
     smears them into small blobs that can look solid. A colour counts as a blend when it
     lies on the segment between two of its main neighbours (each at least 10 % of its
     contacts), distinct from both ends. For lossy sources also when it is a chroma fringe of
-    a neighbour (see ``_fringe``).
+    a neighbour (see ``_fringe``). All candidates at once: (candidates, 6, 6) arrays.
     """
     out = np.zeros(len(rgb), bool)
     col = rgb.astype(np.float64)
-    for c in np.flatnonzero(candidates):
-        row = adj[c]
-        total = row.sum()
-        if total <= 0:
-            continue
-        nb = np.flatnonzero(row >= 0.1 * total)
-        nb = nb[np.argsort(-row[nb], kind="stable")][:6]
-        if len(nb) < 2:
-            continue
-        a = col[nb][:, None, :]
-        b = col[nb][None, :, :]
-        ab = a - b
-        den = (ab ** 2).sum(axis=2)
-        t = ((col[c] - b) * ab).sum(axis=2) / np.maximum(den, 1e-9)
-        resid = np.abs(col[c] - (b + t[..., None] * ab)).max(axis=2)
-        span = np.sqrt(den)
-        hit = ((den > (4 * tol) ** 2) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
-               & (resid <= tol))
-        if lossy:
-            # only a fringe of a clearly more solid neighbour (the relation is symmetric)
-            strong = strength[nb] > 4 * strength[c]
-            hit |= (_fringe(col[c][None, :], col[nb]) & strong)[:, None]
-        out[c] = bool(hit.any())
+    cand = np.flatnonzero(candidates)
+    if len(cand) == 0:
+        return out
+    rows = adj[cand]
+    total = rows.sum(axis=1)
+    main = (rows >= 0.1 * total[:, None]) & (total > 0)[:, None]
+    # each candidate's (up to) six main neighbours, most contacts first (ties: lower index)
+    order = np.argsort(np.where(main, -rows, np.inf), axis=1, kind="stable")[:, :6]
+    valid = np.take_along_axis(main, order, axis=1)
+    keep = valid.sum(axis=1) >= 2
+    cand, order, valid = cand[keep], order[keep], valid[keep]
+    if len(cand) == 0:
+        return out
+    nbc = col[order]                      # (m, 6, 3)
+    cc = col[cand][:, None, None, :]      # (m, 1, 1, 3)
+    a = nbc[:, :, None, :]
+    b = nbc[:, None, :, :]
+    ab = a - b
+    den = (ab ** 2).sum(axis=3)
+    t = ((cc - b) * ab).sum(axis=3) / np.maximum(den, 1e-9)
+    resid = np.abs(cc - (b + t[..., None] * ab)).max(axis=3)
+    span = np.sqrt(den)
+    hit = ((den > (4 * tol) ** 2) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
+           & (resid <= tol))
+    hit &= valid[:, :, None] & valid[:, None, :]
+    found = hit.any(axis=(1, 2))
+    if lossy:
+        # only a fringe of a clearly more solid neighbour (the relation is symmetric)
+        strong = strength[order] > 4 * strength[cand][:, None]
+        found |= (_fringe(col[cand][:, None, :], nbc) & strong & valid).any(axis=1)
+    out[cand] = found
     return out
 
 
@@ -1044,6 +1052,20 @@ class _Pal:
         self.tol = ROLE_FILL_TOL_LOSSY if lossy else ROLE_FILL_TOL
         self._memo: dict[tuple, int] = {}
 
+    def prefetch(self, colours) -> None:
+        """Match many fill colours at once (the same results as one by one: the colour
+        maths is elementwise)."""
+        todo = list(dict.fromkeys(("f", *rgb) for rgb in colours))
+        todo = [key for key in todo if key not in self._memo]
+        if not todo:
+            return
+        lab = srgb_to_oklab(np.array([key[1:] for key in todo], np.uint8))
+        d = np.sqrt(((self.lab[None, :, :] - lab[:, None, :]) ** 2).sum(axis=2))
+        best = np.argmin(d, axis=1)
+        hit = d[np.arange(len(todo)), best] <= self.tol
+        for key, i, ok in zip(todo, best.tolist(), hit.tolist(), strict=True):
+            self._memo[key] = i if ok else -1
+
     def fill(self, rgb) -> int:
         """Palette entry of a flat fill colour, or -1."""
         key = ("f", *rgb)
@@ -1135,6 +1157,8 @@ def _roles(det: np.ndarray, step: int, ctx: ExtractContext, entries: list[_Entry
 
     boxes = find_boxes(det, lossy=lossy, text_lines=lines)
     pal = _Pal(entries, lossy)
+    pal.prefetch([t.background for t in lines] + [t.color for t in lines] + [b.fill for b in boxes]
+                 + [b.outside for b in boxes] + [b.border for b in boxes if b.border is not None])
     ground = [pal.fill(t.background) for t in lines]
     sc = _Scene(
         pal=pal, boxes=boxes, lines=lines, step=step, css=step / ctx.scale, area=float(dh * dw),
