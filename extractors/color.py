@@ -718,32 +718,31 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
         offs = np.arange(samples.sum()) - np.repeat(np.cumsum(samples) - samples, samples)
         pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
         r = rows[rid]
-        # pixel (r + k across the run, pos along it) of the packed colour image
+        # packed colour of pixel (r + k across the run, pos along it)
         if transpose:
             def at(k, pos=pos, r=r):
-                return _planes(flat_codes, pos * width + r + k)
+                return flat_codes[pos * width + r + k]
         else:
             def at(k, pos=pos, r=r):
-                return _planes(flat_codes, (r + k) * width + pos)
-        c, a, b = at(0), at(-1), at(1)
-        ab = a - b
-        denom = _dot(ab, ab)
-        t = _dot(c - b, ab) / np.maximum(denom, 1e-6)
-        resid = _max_abs(c - (b + t * ab))
-        # strictly between: at least 2 levels from either side (near-solid AA pixels of a
-        # glyph stem are 98 % text colour, and still not a colour of their own)
-        span = np.sqrt(denom)
-        is_blend = ((denom > 4 * tol * tol) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
-                    & (resid <= tol))
+                return flat_codes[(r + k) * width + pos]
+        pc, pa, pb = at(0), at(-1), at(1)
         if lossy:
+            c, a, b = _planes(pc), _planes(pa), _planes(pb)
+            is_blend = _between(c, a, b, tol)
             is_blend |= _fringe(c.T, a.T) | _fringe(c.T, b.T)
         else:
+            # each test needs its two outer colours apart (squared distance over
+            # 4 tol^2, or 36 for a fading ramp: whole numbers, exact in float32 too), which
+            # few samples of a gradient or a flat area are: the float tests run on those
+            is_blend = np.zeros(len(r), bool)
+            i = np.flatnonzero(_sq_dist(pa, pb) > 4 * tol * tol)
+            is_blend[i] = _between(_planes(pc[i]), _planes(pa[i]), _planes(pb[i]), tol)
             # the edge of a soft shadow: on one side the colour keeps fading for another
             # pixel (a 1-px border is followed by a flat surface instead)
-            a2 = at(np.where(r >= 2, -2, -r))
-            b2 = at(np.where(r < n_rows - 2, 2, n_rows - 1 - r))
-            is_blend |= _fading(c, a, a2) & (r >= 2)
-            is_blend |= _fading(c, b, b2) & (r < n_rows - 2)
+            for p1, p2, inside in ((pa, at(np.where(r >= 2, -2, -r)), r >= 2),
+                                   (pb, at(np.where(r < n_rows - 2, 2, n_rows - 1 - r)), r < n_rows - 2)):
+                i = np.flatnonzero((_sq_dist(pc, p2) >= 35) & inside)
+                is_blend[i] |= _fading(_planes(pc[i]), _planes(p1[i]), _planes(p2[i]))
         frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
         line_px += np.bincount(lbl, weights=lengths, minlength=k)[:k].astype(np.int64)
         blend_px += np.bincount(lbl, weights=lengths * frac, minlength=k)[:k].astype(np.int64)
@@ -763,12 +762,33 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
     return line_px, blend_px, example
 
 
-def _planes(flat_codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """The pixels at flat indices ``idx`` of a packed 0xRRGGBB image as float32 channel
-    planes (3, m): one int32 gather, and per-channel maths on planes avoids numpy's slow
-    reductions over a length-3 axis."""
-    v = flat_codes[idx]
+def _planes(v: np.ndarray) -> np.ndarray:
+    """Packed 0xRRGGBB colours as float32 channel planes (3, m): per-channel maths on
+    planes avoids numpy's slow reductions over a length-3 axis."""
     return np.stack([v >> 16, (v >> 8) & 255, v & 255]).astype(np.float32)
+
+
+def _sq_dist(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Squared RGB distance of packed 0xRRGGBB colours (int32, exact)."""
+    d = (u >> 16) - (v >> 16)
+    out = d * d
+    d = ((u >> 8) & 255) - ((v >> 8) & 255)
+    out += d * d
+    d = (u & 255) - (v & 255)
+    out += d * d
+    return out
+
+
+def _between(c: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+    """Whether ``c`` lies on the sRGB segment a-b, within ``tol`` of it in every channel,
+    strictly between: at least 2 levels from either end (near-solid AA pixels of a glyph
+    stem are 98 % text colour, and still not a colour of their own). (3, m) planes."""
+    ab = a - b
+    denom = _dot(ab, ab)
+    t = _dot(c - b, ab) / np.maximum(denom, 1e-6)
+    resid = _max_abs(c - (b + t * ab))
+    span = np.sqrt(denom)
+    return (denom > 4 * tol * tol) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= tol)
 
 
 def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
