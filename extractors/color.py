@@ -470,6 +470,10 @@ def _text_colours(codes, pairs, pair_labels, uniq, counts, assigned, seeds, pixe
     pr, pg, pb = (np.ascontiguousarray(pool_rgb[by_red, i]) for i in range(3))
     pool_n = pool_n[by_red]
     base_rgb = seed_rgb[bases]
+    # each pool colour relative to each base (whole numbers), and per pool colour its
+    # pixels and a 1 (ok @ weights: blend pixels and blend colours per base)
+    rel3 = np.stack([pool[None, :] - base_rgb[:, i:i + 1] for i, pool in enumerate((pr, pg, pb))], axis=1)
+    weights = np.stack([pool_n, np.ones(len(pool_n))], axis=1)
     base_of = np.full(k, -1)
     for c in cand:
         d = seed_rgb[c] - base_rgb                    # (bases, 3), whole numbers
@@ -477,23 +481,23 @@ def _text_colours(codes, pairs, pair_labels, uniq, counts, assigned, seeds, pixe
         use = length >= TEXT_MIN_CONTRAST
         if not use.any():
             continue
-        d, length, bb = d[use], length[use], base_rgb[use]
+        rows = slice(None) if use.all() else np.flatnonzero(use)
+        d, length, bb = d[rows], length[rows], base_rgb[rows]
         tol = 3.0 + 0.02 * length
         lo = np.minimum(seed_rgb[c, 0], bb[:, 0]) - (tol + 1e-6)
         hi = np.maximum(seed_rgb[c, 0], bb[:, 0]) + (tol + 1e-6)
         i0, i1 = np.searchsorted(pr, (lo.min(), hi.max()))
-        col = (d[:, 0:1], d[:, 1:2], d[:, 2:3])
-        r0 = pr[None, i0:i1] - bb[:, 0:1]
-        r1 = pg[None, i0:i1] - bb[:, 1:2]
-        r2 = pb[None, i0:i1] - bb[:, 2:3]
-        t = (r0 * col[0] + r1 * col[1] + r2 * col[2]) / (length * length)[:, None]
-        tl = tol[:, None]
+        r = rel3[rows, :, i0:i1]
+        t = np.matmul(d[:, None, :], r)[:, 0, :]
+        t /= (length * length)[:, None]
         # on the segment's inner part, off it by at most tol in every channel
         ok = (t > 0.08) & (t < 0.92)
-        for r, dc in zip((r0, r1, r2), col, strict=True):
-            ok &= np.abs(r - t * dc) <= tl
-        n_between = np.count_nonzero(ok, axis=1)
-        nb = np.where(n_between >= 5, ok @ pool_n[i0:i1], 0.0)
+        e = t[:, None, :] * d[:, :, None]
+        np.subtract(r, e, out=e)
+        np.abs(e, out=e)
+        ok &= e.max(axis=1) <= tol[:, None]
+        nb, n_between = (ok @ weights[i0:i1]).T
+        nb = np.where(n_between >= 5, nb, 0.0)
         j = int(np.argmax(nb))  # the first base with the most blend pixels
         if nb[j] > 0 and nb[j] >= 0.3 * seed_count[c]:
             base_of[c] = bases[np.flatnonzero(use)[j]]
