@@ -72,8 +72,8 @@ Units and limits
     merge radius of the background merges with it. An undetected device scale (a 2x
     screenshot without hairlines, not told) doubles sizes: buttons can be missed.
     The status hue families are conventions: an orange brand colour reads as warning.
-    Typical cost on one core for 1440x900: palette ~80-130 ms, text lines ~50-100 ms,
-    boxes ~80-100 ms.
+    Typical cost on one core for 1440x900: palette and roles ~20-45 ms (without the
+    detectors), text lines ~50-100 ms, boxes ~80-100 ms.
 
 Pure and deterministic: no I/O, same input, same output (ties broken by colour value).
 """
@@ -248,6 +248,18 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
                    + rt * (dc / sc) * (dhh / sh))
 
 
+def _pack(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 (h, w, 3) -> packed 0xRRGGBB int32 (h, w): OpenCV's BGRA bytes read as
+    little-endian int32, with the alpha byte cleared."""
+    import cv2
+
+    if img.shape[0] == 0 or img.shape[1] == 0:
+        return np.zeros(img.shape[:2], np.int32)
+    v = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGRA).view("<i4")[..., 0]
+    v &= 0xFFFFFF
+    return v.astype(np.int32, copy=False)
+
+
 def _unpack(codes: np.ndarray) -> np.ndarray:
     return np.stack([(codes >> 16) & 255, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
 
@@ -281,7 +293,7 @@ def _is_lossy(img: np.ndarray, ctx: ExtractContext) -> bool:
 def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lines=()):
     h, w, _ = img.shape
     n = h * w
-    codes = (img[..., 0].astype(np.int32) << 16) | (img[..., 1].astype(np.int32) << 8) | img[..., 2]
+    codes = _pack(img)
     uniq, counts, run_label = _count_colours(codes.ravel())
 
     radius = MERGE_LOSSY if lossy else MERGE_LOSSLESS
@@ -317,7 +329,8 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     seed_lab = lab[seeds]
     seed_codes = uniq[seeds]
 
-    labels = run_label(assigned).reshape(h, w)  # -1 = colour in no cluster
+    # -1 = colour in no cluster; int16 holds MAX_SEEDS clusters and halves later passes
+    labels = run_label(assigned.astype(np.int16)).reshape(h, w)
     # pixels per cluster: the counts of its colours (whole numbers, exact as floats)
     inside = assigned >= 0
     pixels = np.bincount(assigned[inside], weights=counts[inside], minlength=k)[:k].astype(np.int64)
@@ -328,19 +341,22 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     purity = np.bincount(assigned[at_seed], weights=counts[at_seed], minlength=k)[:k] / np.maximum(pixels, 1)
 
     # --- spatial evidence ---
-    core = _core_mask(labels)
+    core, pairs = _core_and_pairs(labels)
     if lossy:
         # compression smears edges into small same-cluster blobs; a solid area is also
         # flat pixel to pixel
         core &= _flat_mask(img, FLAT_LOSSY)
-    core_px = np.bincount(labels[1:-1, 1:-1][core], minlength=k)[:k] if core.any() else np.zeros(k, np.int64)
+    # solid areas: the core's components, each within one cluster
+    parts = _core_parts(labels, core)
+    core_px = np.bincount(parts[2], weights=parts[1][1:, 4], minlength=k)[:k].astype(np.int64)
     # line evidence decides for clusters without a solid core, and vetoes text colours
     need = (core_px < MIN_CORE) | (purity < MIN_PURITY)
     # runs as long in CSS px at any device scale: at 2x the stems of body text are 20 px
     min_len = LINE_MIN * max(1, int(ctx.scale / stride + 0.25))
     line_px, line_blend, runs = _line_evidence(codes, labels, need, lossy, min_len)
-    pairs = _boundary_pairs(labels)
-    adj = _adjacency(labels, pairs, k)
+    flat_labels = labels.ravel()
+    pair_labels = flat_labels[pairs[0]], flat_labels[pairs[1]]
+    adj = _adjacency(pair_labels, k)
     thin = _gradient_steps(adj, seed_lab, pixels, radius)
     # solid areas are mostly core; edge blends (and JPEG's smeared ones) are mostly rim
     rim = core_px < 0.5 * pixels
@@ -360,7 +376,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
 
     text = np.zeros(k, bool)
     if not lossy:
-        text, text_conf = _text_colours(img, codes, labels, pairs, uniq, counts, assigned,
+        text, text_conf = _text_colours(codes, pairs, pair_labels, uniq, counts, assigned,
                                         np.asarray(seeds), pixels, keep, purity, core_px, lines)
         # glyphs are short strokes; a colour mostly in long straight runs is a rule or
         # the edge of a shadow, which the line evidence above has already judged
@@ -373,7 +389,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     kept = kept[np.lexsort((seed_codes[kept], -pixels[kept]))][:MAX_TOKENS]
     if len(kept) == 0:
         return [], []
-    boxes = _example_boxes(labels, core, kept, runs, stride)
+    boxes = _example_boxes(parts, kept, runs, stride)
 
     out = []
     entries: list[_Entry] = []
@@ -415,7 +431,7 @@ def _palette(img: np.ndarray, ctx: ExtractContext, stride: int, lossy: bool, lin
     return out, entries
 
 
-def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixels, keep, purity,
+def _text_colours(codes, pairs, pair_labels, uniq, counts, assigned, seeds, pixels, keep, purity,
                   core_px, lines=()):
     """Colours of anti-aliased text: thin glyph strokes have no solid core, but the text
     colour is the far end of a ramp of edge blends towards the background behind it.
@@ -428,7 +444,7 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixe
     Returns (mask over clusters, confidence per cluster).
     """
     k = len(seeds)
-    n = labels.size
+    n = codes.size
     found = np.zeros(k, bool)
     conf = np.zeros(k)
     seed_count = counts[seeds]
@@ -446,68 +462,78 @@ def _text_colours(img, codes, labels, pairs, uniq, counts, assigned, seeds, pixe
     pool_rgb = _unpack(uniq[pool]).astype(np.float64)
     pool_n = counts[pool].astype(np.float64)
     # sorted by red: a blend on the segment B-T lies in the segment's bounding box (grown
-    # by the residual allowed), so a binary search on red and a test on green and blue
-    # leave the few colours worth projecting (same colours, same sums: the counts are
-    # whole numbers)
+    # by the residual allowed), so a binary search on red leaves the colours worth
+    # projecting; one candidate's bases at once, over the union of their red ranges (the
+    # bounding box itself follows from the tests below, so a wider range finds the same
+    # blends; the counts are whole numbers, so the sums are exact in any order)
     by_red = np.argsort(pool_rgb[:, 0], kind="stable")
     pr, pg, pb = (np.ascontiguousarray(pool_rgb[by_red, i]) for i in range(3))
     pool_n = pool_n[by_red]
+    base_rgb = seed_rgb[bases]
+    # each pool colour relative to each base (whole numbers), and per pool colour its
+    # pixels and a 1 (ok @ weights: blend pixels and blend colours per base)
+    rel3 = np.stack([pool[None, :] - base_rgb[:, i:i + 1] for i, pool in enumerate((pr, pg, pb))], axis=1)
+    weights = np.stack([pool_n, np.ones(len(pool_n))], axis=1)
     base_of = np.full(k, -1)
     for c in cand:
-        best, best_nb = -1, 0.0
-        for b in bases:
-            d = seed_rgb[c] - seed_rgb[b]
-            length = float(np.sqrt(d @ d))
-            if length < TEXT_MIN_CONTRAST:
-                continue
-            tol = 3.0 + 0.02 * length
-            lo = np.minimum(seed_rgb[c], seed_rgb[b]) - (tol + 1e-6)
-            hi = np.maximum(seed_rgb[c], seed_rgb[b]) + (tol + 1e-6)
-            i0, i1 = np.searchsorted(pr, (lo[0], hi[0]))
-            g, bl = pg[i0:i1], pb[i0:i1]
-            near = i0 + np.flatnonzero((g >= lo[1]) & (g <= hi[1]) & (bl >= lo[2]) & (bl <= hi[2]))
-            b0, b1, b2 = seed_rgb[b]
-            d0, d1, d2 = d
-            r0, r1, r2 = pr[near] - b0, pg[near] - b1, pb[near] - b2
-            t = (r0 * d0 + r1 * d1 + r2 * d2) / (length * length)
-            # on the segment's inner part, off it by at most tol in every channel
-            ok = ((t > 0.08) & (t < 0.92) & (np.abs(r0 - t * d0) <= tol)
-                  & (np.abs(r1 - t * d1) <= tol) & (np.abs(r2 - t * d2) <= tol))
-            between = near[ok]
-            nb = float(pool_n[between].sum())
-            if len(between) >= 5 and nb > best_nb:
-                best, best_nb = int(b), nb
-        if best >= 0 and best_nb >= 0.3 * seed_count[c]:
-            base_of[c] = best
+        d = seed_rgb[c] - base_rgb                    # (bases, 3), whole numbers
+        length = np.sqrt((d * d).sum(axis=1))
+        use = length >= TEXT_MIN_CONTRAST
+        if not use.any():
+            continue
+        rows = slice(None) if use.all() else np.flatnonzero(use)
+        d, length, bb = d[rows], length[rows], base_rgb[rows]
+        tol = 3.0 + 0.02 * length
+        lo = np.minimum(seed_rgb[c, 0], bb[:, 0]) - (tol + 1e-6)
+        hi = np.maximum(seed_rgb[c, 0], bb[:, 0]) + (tol + 1e-6)
+        i0, i1 = np.searchsorted(pr, (lo.min(), hi.max()))
+        r = rel3[rows, :, i0:i1]
+        t = np.matmul(d[:, None, :], r)[:, 0, :]
+        t /= (length * length)[:, None]
+        # on the segment's inner part, off it by at most tol in every channel
+        ok = (t > 0.08) & (t < 0.92)
+        e = t[:, None, :] * d[:, :, None]
+        np.subtract(r, e, out=e)
+        np.abs(e, out=e)
+        ok &= e.max(axis=1) <= tol[:, None]
+        nb, n_between = (ok @ weights[i0:i1]).T
+        nb = np.where(n_between >= 5, nb, 0.0)
+        j = int(np.argmax(nb))  # the first base with the most blend pixels
+        if nb[j] > 0 and nb[j] >= 0.3 * seed_count[c]:
+            base_of[c] = bases[np.flatnonzero(use)[j]]
     tested = np.flatnonzero(base_of >= 0)
     if len(tested) == 0:
         return found, conf
     # where the candidates' pixels touch other clusters, what is on the other side?
     is_cand = np.zeros(k + 1, bool)
     is_cand[tested] = True
-    beyond = np.zeros(k)
-    opposite = np.zeros(k)
-    touches = np.zeros(k)
-    flat = labels.ravel()
-    rgb_flat = img.reshape(-1, 3)
     codes_flat = codes.ravel()
     seed_code = np.r_[uniq[seeds], -1]
     p0, q0 = pairs
-    for p, q in ((p0, q0), (q0, p0)):
-        l_p = flat[p]
-        # only the candidate's exact pixels: its cluster also holds near blends of
-        # other, darker text, whose neighbours say nothing about the candidate
-        m = np.flatnonzero(is_cand[l_p])
-        m = m[codes_flat[p[m]] == seed_code[l_p[m]]]
-        t_lbl = l_p[m]
-        tb = seed_rgb[base_of[t_lbl]]
-        d = seed_rgb[t_lbl] - tb
-        length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)
-        # position on the ramp: 1 at the candidate, 0 at the background
-        t1 = ((rgb_flat[q[m]].astype(np.float64) - tb) * d).sum(axis=1) / (length * length)
-        touches += np.bincount(t_lbl, minlength=k)[:k]
-        beyond += np.bincount(t_lbl, weights=t1 > 1 + 3.0 / length, minlength=k)[:k]
-        opposite += np.bincount(t_lbl, weights=t1 < -0.15 - 3.0 / length, minlength=k)[:k]
+    la, lb = pair_labels
+    # both directions of each pair: the candidate's pixel p, its neighbour q
+    s1, s2 = np.flatnonzero(is_cand[la]), np.flatnonzero(is_cand[lb])
+    p = np.concatenate([p0[s1], q0[s2]])
+    q = np.concatenate([q0[s1], p0[s2]])
+    t_lbl = np.concatenate([la[s1], lb[s2]])
+    # only the candidate's exact pixels: its cluster also holds near blends of
+    # other, darker text, whose neighbours say nothing about the candidate
+    exact = codes_flat[p] == seed_code[t_lbl]
+    q, t_lbl = q[exact], t_lbl[exact]
+    # position on the ramp (1 at the candidate, 0 at the background): the dot product is
+    # a whole number, exact in int32, then divided by the squared length per cluster
+    tb = seed_rgb[np.maximum(base_of, 0)]
+    d = seed_rgb - tb
+    length = np.maximum(np.sqrt((d * d).sum(axis=1)), 1e-9)
+    di = d.astype(np.int32)
+    off = (tb.astype(np.int32) * di).sum(axis=1)
+    v = codes_flat[q]
+    dot = ((v >> 16) * di[t_lbl, 0] + ((v >> 8) & 255) * di[t_lbl, 1] + (v & 255) * di[t_lbl, 2]
+           - off[t_lbl])
+    t1 = dot / (length * length)[t_lbl]
+    touches = np.bincount(t_lbl, minlength=k)[:k].astype(np.float64)
+    beyond = np.bincount(t_lbl[t1 > (1 + 3.0 / length)[t_lbl]], minlength=k)[:k].astype(np.float64)
+    opposite = np.bincount(t_lbl[t1 < (-0.15 - 3.0 / length)[t_lbl]], minlength=k)[:k].astype(np.float64)
     ok = np.zeros(k, bool)
     ok[tested] = True
     ok &= (opposite <= 0.25 * touches) & (touches > 0)
@@ -531,26 +557,26 @@ def _line_votes(lines, seed_rgb: np.ndarray, strict: np.ndarray, loose: np.ndarr
     A line's measured ink (its solid core) lies within a few per cent of its true colour
     on the ray from its background; the candidate must sit there, and a colour already
     accepted (solid, or text on stricter evidence: ``strict``) takes the line first (a
-    blend of that colour can sit there too)."""
+    blend of that colour can sit there too). All lines at once: (lines, candidates)
+    planes per channel."""
     votes = np.zeros(len(seed_rgb), np.int64)
     idx = np.flatnonzero(strict | loose)
-    col = seed_rgb[idx]
-    firm = strict[idx]
-    for t in lines:
-        bg = np.asarray(t.background, np.float64)
-        d = np.asarray(t.color, np.float64) - bg
-        dd = float(d @ d)
-        if dd < 400.0:
-            continue
-        rel = col - bg
-        tt = rel @ d / dd
-        resid = np.abs(rel - tt[:, None] * d).max(axis=1)
-        fit = (tt >= INK_RAY[0]) & (tt <= INK_RAY[1]) & (resid <= 6.0 + 0.06 * math.sqrt(dd))
-        if (fit & firm).any():
-            continue
-        if fit.any():
-            f = np.flatnonzero(fit)
-            votes[idx[f[np.argmin(np.abs(tt[f] - 1.0))]]] += 1
+    bg = np.array([t.background for t in lines], np.float64)
+    d = np.array([t.color for t in lines], np.float64) - bg
+    dd = (d * d).sum(axis=1)
+    rel = [seed_rgb[idx, i][None, :] - bg[:, i:i + 1] for i in range(3)]
+    # whole numbers: the dot product is exact in any order
+    tt = (rel[0] * d[:, 0:1] + rel[1] * d[:, 1:2] + rel[2] * d[:, 2:3]) / np.maximum(dd, 1.0)[:, None]
+    resid = np.abs(rel[0] - tt * d[:, 0:1])
+    for i in (1, 2):
+        np.maximum(resid, np.abs(rel[i] - tt * d[:, i:i + 1]), out=resid)
+    fit = ((tt >= INK_RAY[0]) & (tt <= INK_RAY[1]) & (resid <= (6.0 + 0.06 * np.sqrt(dd))[:, None])
+           & (dd >= 400.0)[:, None])
+    # a line goes to the candidate nearest its ink (first of equals), unless an accepted
+    # colour fits it
+    vote = fit.any(axis=1) & ~(fit & strict[idx][None, :]).any(axis=1)
+    best = np.argmin(np.where(fit, np.abs(tt - 1.0), np.inf), axis=1)
+    np.add.at(votes, idx[best[vote]], 1)
     return votes
 
 
@@ -569,7 +595,10 @@ def _count_colours(flat: np.ndarray):
     if len(starts) <= n // 2:
         run_code = flat[starts]
         run_len = np.diff(np.r_[starts, n])
-        o = np.argsort(run_code, kind="stable")
+        # a stable LSD radix sort (16 low bits, then red): numpy's radix sorts of 16- and
+        # 8-bit keys are several times faster than its sort of 32-bit ones
+        o = np.argsort((run_code & 0xFFFF).astype(np.uint16), kind="stable")
+        o = o[np.argsort((run_code >> 16).astype(np.uint8)[o], kind="stable")]
         s = run_code[o]
         first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
         uniq = s[first]
@@ -603,24 +632,36 @@ def _flat_mask(img: np.ndarray, tol: int) -> np.ndarray:
     return np.maximum(np.maximum(worst[..., 0], worst[..., 1]), worst[..., 2]) <= tol
 
 
-def _core_mask(labels: np.ndarray) -> np.ndarray:
-    """(h-2, w-2) mask of pixels whose 8 neighbours share their (valid) label."""
+def _core_and_pairs(labels: np.ndarray):
+    """The (h-2, w-2) mask of pixels whose 8 neighbours share their (valid) label, and
+    the flat indices (p, q) of 4-neighbour pixel pairs whose labels differ (q right of
+    or below p), from one comparison of each pixel with its right and lower neighbour.
+    Edges are a few per cent of a UI screenshot, so later steps on pairs stay small."""
+    h, w = labels.shape
+    eqh = labels[:, 1:] == labels[:, :-1]
+    eqv = labels[1:] == labels[:-1]
     # a row's pixel equal to both horizontal neighbours (hs); then a pixel is core when it
     # and the pixels above and below it are, and those equal it (their corners follow)
-    hs = labels[:, 1:-1] == labels[:, :-2]
-    hs &= labels[:, 1:-1] == labels[:, 2:]
-    c = labels[1:-1, 1:-1]
-    m = c >= 0
+    hs = eqh[:, :-1] & eqh[:, 1:]
+    m = labels[1:-1, 1:-1] >= 0
     m &= hs[1:-1]
     m &= hs[:-2]
     m &= hs[2:]
-    m &= labels[:-2, 1:-1] == c
-    m &= labels[2:, 1:-1] == c
-    return m
+    m &= eqv[:-1, 1:-1]
+    m &= eqv[1:, 1:-1]
+    hp = np.flatnonzero(~eqh)
+    hp = hp + hp // (w - 1)  # index in the (h, w - 1) view -> index in the image
+    vp = np.flatnonzero(~eqv)
+    return m, (np.concatenate([hp, vp]), np.concatenate([hp + 1, vp + w]))
 
 
-def _runs(labels: np.ndarray):
-    """Same-label runs along rows: (row, start, length, label) arrays."""
+def _runs(labels: np.ndarray, transpose: bool = False):
+    """Same-label runs along rows (of ``labels.T`` when ``transpose``): (row, start,
+    length, label) arrays."""
+    if transpose:
+        import cv2
+
+        labels = cv2.transpose(labels) if labels.dtype in (np.int16, np.int32) else labels.T
     h, w = labels.shape
     flat = np.ascontiguousarray(labels).ravel()
     change = np.empty(h * w, bool)
@@ -668,9 +709,9 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
     blend_px = np.zeros(k, np.int64)
     example: dict[int, tuple[int, int, int, int]] = {}
     for transpose in (False, True):
-        lab_ = labels.T if transpose else labels
-        rows, cols, lengths, lbl = _runs(lab_)
-        sel = (lengths >= min_len) & need1[lbl] & (rows > 0) & (rows < lab_.shape[0] - 1)
+        rows, cols, lengths, lbl = _runs(labels, transpose)
+        n_rows = labels.shape[1 if transpose else 0]
+        sel = (lengths >= min_len) & need1[lbl] & (rows > 0) & (rows < n_rows - 1)
         if not sel.any():
             continue
         rows, cols, lengths, lbl = rows[sel], cols[sel], lengths[sel], lbl[sel]
@@ -681,33 +722,31 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
         offs = np.arange(samples.sum()) - np.repeat(np.cumsum(samples) - samples, samples)
         pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
         r = rows[rid]
-        # pixel (r + k across the run, pos along it) of the packed colour image
+        # packed colour of pixel (r + k across the run, pos along it)
         if transpose:
             def at(k, pos=pos, r=r):
-                return _planes(flat_codes, pos * width + r + k)
+                return flat_codes[pos * width + r + k]
         else:
             def at(k, pos=pos, r=r):
-                return _planes(flat_codes, (r + k) * width + pos)
-        c, a, b = at(0), at(-1), at(1)
-        ab = a - b
-        denom = _dot(ab, ab)
-        t = _dot(c - b, ab) / np.maximum(denom, 1e-6)
-        resid = _max_abs(c - (b + t * ab))
-        # strictly between: at least 2 levels from either side (near-solid AA pixels of a
-        # glyph stem are 98 % text colour, and still not a colour of their own)
-        span = np.sqrt(denom)
-        is_blend = ((denom > 4 * tol * tol) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
-                    & (resid <= tol))
+                return flat_codes[(r + k) * width + pos]
+        pc, pa, pb = at(0), at(-1), at(1)
         if lossy:
+            c, a, b = _planes(pc), _planes(pa), _planes(pb)
+            is_blend = _between(c, a, b, tol)
             is_blend |= _fringe(c.T, a.T) | _fringe(c.T, b.T)
         else:
+            # each test needs its two outer colours apart (squared distance over
+            # 4 tol^2, or 36 for a fading ramp: whole numbers, exact in float32 too), which
+            # few samples of a gradient or a flat area are: the float tests run on those
+            is_blend = np.zeros(len(r), bool)
+            i = np.flatnonzero(_sq_dist(pa, pb) > 4 * tol * tol)
+            is_blend[i] = _between(_planes(pc[i]), _planes(pa[i]), _planes(pb[i]), tol)
             # the edge of a soft shadow: on one side the colour keeps fading for another
             # pixel (a 1-px border is followed by a flat surface instead)
-            n_rows = lab_.shape[0]
-            a2 = at(np.where(r >= 2, -2, -r))
-            b2 = at(np.where(r < n_rows - 2, 2, n_rows - 1 - r))
-            is_blend |= _fading(c, a, a2) & (r >= 2)
-            is_blend |= _fading(c, b, b2) & (r < n_rows - 2)
+            for p1, p2, inside in ((pa, at(np.where(r >= 2, -2, -r)), r >= 2),
+                                   (pb, at(np.where(r < n_rows - 2, 2, n_rows - 1 - r)), r < n_rows - 2)):
+                i = np.flatnonzero((_sq_dist(pc, p2) >= 35) & inside)
+                is_blend[i] |= _fading(_planes(pc[i]), _planes(p1[i]), _planes(p2[i]))
         frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
         line_px += np.bincount(lbl, weights=lengths, minlength=k)[:k].astype(np.int64)
         blend_px += np.bincount(lbl, weights=lengths * frac, minlength=k)[:k].astype(np.int64)
@@ -727,12 +766,33 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
     return line_px, blend_px, example
 
 
-def _planes(flat_codes: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """The pixels at flat indices ``idx`` of a packed 0xRRGGBB image as float32 channel
-    planes (3, m): one int32 gather, and per-channel maths on planes avoids numpy's slow
-    reductions over a length-3 axis."""
-    v = flat_codes[idx]
+def _planes(v: np.ndarray) -> np.ndarray:
+    """Packed 0xRRGGBB colours as float32 channel planes (3, m): per-channel maths on
+    planes avoids numpy's slow reductions over a length-3 axis."""
     return np.stack([v >> 16, (v >> 8) & 255, v & 255]).astype(np.float32)
+
+
+def _sq_dist(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Squared RGB distance of packed 0xRRGGBB colours (int32, exact)."""
+    d = (u >> 16) - (v >> 16)
+    out = d * d
+    d = ((u >> 8) & 255) - ((v >> 8) & 255)
+    out += d * d
+    d = (u & 255) - (v & 255)
+    out += d * d
+    return out
+
+
+def _between(c: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+    """Whether ``c`` lies on the sRGB segment a-b, within ``tol`` of it in every channel,
+    strictly between: at least 2 levels from either end (near-solid AA pixels of a glyph
+    stem are 98 % text colour, and still not a colour of their own). (3, m) planes."""
+    ab = a - b
+    denom = _dot(ab, ab)
+    t = _dot(c - b, ab) / np.maximum(denom, 1e-6)
+    resid = _max_abs(c - (b + t * ab))
+    span = np.sqrt(denom)
+    return (denom > 4 * tol * tol) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= tol)
 
 
 def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -756,27 +816,13 @@ def _fading(c: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
     return (span >= 6.0) & (t * span >= 2.0) & ((1 - t) * span >= 2.0) & (resid <= 3.0 + 0.1 * span)
 
 
-def _boundary_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices (p, q) of 4-neighbour pixel pairs whose labels differ (q right of or
-    below p). Edges are a few per cent of a UI screenshot, so later steps stay small."""
-    h, w = labels.shape
-    flat = labels.ravel()
-    hp = np.flatnonzero((labels[:, 1:] != labels[:, :-1]).ravel())
-    hp = hp + hp // (w - 1)  # index in the (h, w - 1) view -> index in the image
-    vp = np.flatnonzero(flat[w:] != flat[:-w])
-    p = np.concatenate([hp, vp])
-    q = np.concatenate([hp + 1, vp + w])
-    return p, q
-
-
-def _adjacency(labels: np.ndarray, pairs, k: int) -> np.ndarray:
-    """(k, k) counts of 4-neighbour pixel contacts between different clusters (symmetric)."""
-    flat = labels.ravel()
-    la, lb = flat[pairs[0]].astype(np.int64), flat[pairs[1]].astype(np.int64)
+def _adjacency(pair_labels, k: int) -> np.ndarray:
+    """(k, k) counts of 4-neighbour pixel contacts between different clusters (symmetric),
+    from the labels on either side of the boundary pairs."""
+    la, lb = pair_labels
     m = (la >= 0) & (lb >= 0)
-    la, lb = la[m], lb[m]
-    adj = np.bincount(la * k + lb, minlength=k * k) + np.bincount(lb * k + la, minlength=k * k)
-    return adj.reshape(k, k).astype(np.float64)
+    once = np.bincount(la[m].astype(np.int64) * k + lb[m], minlength=k * k).reshape(k, k)
+    return (once + once.T).astype(np.float64)
 
 
 def _gradient_steps(adj: np.ndarray, seed_lab: np.ndarray, pixels: np.ndarray,
@@ -810,33 +856,41 @@ def _blends(adj: np.ndarray, rgb: np.ndarray, candidates: np.ndarray, tol: float
     smears them into small blobs that can look solid. A colour counts as a blend when it
     lies on the segment between two of its main neighbours (each at least 10 % of its
     contacts), distinct from both ends. For lossy sources also when it is a chroma fringe of
-    a neighbour (see ``_fringe``).
+    a neighbour (see ``_fringe``). All candidates at once: (candidates, 6, 6) arrays.
     """
     out = np.zeros(len(rgb), bool)
     col = rgb.astype(np.float64)
-    for c in np.flatnonzero(candidates):
-        row = adj[c]
-        total = row.sum()
-        if total <= 0:
-            continue
-        nb = np.flatnonzero(row >= 0.1 * total)
-        nb = nb[np.argsort(-row[nb], kind="stable")][:6]
-        if len(nb) < 2:
-            continue
-        a = col[nb][:, None, :]
-        b = col[nb][None, :, :]
-        ab = a - b
-        den = (ab ** 2).sum(axis=2)
-        t = ((col[c] - b) * ab).sum(axis=2) / np.maximum(den, 1e-9)
-        resid = np.abs(col[c] - (b + t[..., None] * ab)).max(axis=2)
-        span = np.sqrt(den)
-        hit = ((den > (4 * tol) ** 2) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
-               & (resid <= tol))
-        if lossy:
-            # only a fringe of a clearly more solid neighbour (the relation is symmetric)
-            strong = strength[nb] > 4 * strength[c]
-            hit |= (_fringe(col[c][None, :], col[nb]) & strong)[:, None]
-        out[c] = bool(hit.any())
+    cand = np.flatnonzero(candidates)
+    if len(cand) == 0:
+        return out
+    rows = adj[cand]
+    total = rows.sum(axis=1)
+    main = (rows >= 0.1 * total[:, None]) & (total > 0)[:, None]
+    # each candidate's (up to) six main neighbours, most contacts first (ties: lower index)
+    order = np.argsort(np.where(main, -rows, np.inf), axis=1, kind="stable")[:, :6]
+    valid = np.take_along_axis(main, order, axis=1)
+    keep = valid.sum(axis=1) >= 2
+    cand, order, valid = cand[keep], order[keep], valid[keep]
+    if len(cand) == 0:
+        return out
+    nbc = col[order]                      # (m, 6, 3)
+    cc = col[cand][:, None, None, :]      # (m, 1, 1, 3)
+    a = nbc[:, :, None, :]
+    b = nbc[:, None, :, :]
+    ab = a - b
+    den = (ab ** 2).sum(axis=3)
+    t = ((cc - b) * ab).sum(axis=3) / np.maximum(den, 1e-9)
+    resid = np.abs(cc - (b + t[..., None] * ab)).max(axis=3)
+    span = np.sqrt(den)
+    hit = ((den > (4 * tol) ** 2) & (t * span >= 2.0) & ((1 - t) * span >= 2.0)
+           & (resid <= tol))
+    hit &= valid[:, :, None] & valid[:, None, :]
+    found = hit.any(axis=(1, 2))
+    if lossy:
+        # only a fringe of a clearly more solid neighbour (the relation is symmetric)
+        strong = strength[order] > 4 * strength[cand][:, None]
+        found |= (_fringe(col[cand][:, None, :], nbc) & strong & valid).any(axis=1)
+    out[cand] = found
     return out
 
 
@@ -858,27 +912,37 @@ def _fringe(c: np.ndarray, n: np.ndarray) -> np.ndarray:
     return (dy <= 8.0) & (dc >= 4.0)
 
 
-def _example_boxes(labels, core, kept, runs, stride):
-    """Up to three boxes [x, y, w, h] per kept cluster: its largest solid areas."""
+def _core_parts(labels: np.ndarray, core: np.ndarray):
+    """The core's 4-connected components: OpenCV's labels (offset by one pixel from
+    ``labels``), their (n, 5) statistics from their runs (cheaper than OpenCV's own) and
+    the cluster of each component 1..n-1 (adjacent core pixels share their cluster)."""
+    import cv2
+
+    if not core.any():
+        return None, np.zeros((1, 5), np.int64), np.zeros(0, np.int64)
+    n, comp = cv2.connectedComponentsWithAlgorithm(core.view(np.uint8), 4, cv2.CV_32S, cv2.CCL_SPAGHETTI)
+    stats = _run_stats(comp, n)
+    ids = np.arange(1, n)
+    top, left, width = stats[1:, 1], stats[1:, 0], stats[1:, 2]
+    # a component's cluster is the label of any of its pixels: take the first one on its
+    # top row (short scans, no full-image pass)
+    seg = np.repeat(np.arange(n - 1), width)
+    cols = left[seg] + np.arange(len(seg)) - (np.cumsum(width) - width)[seg]
+    hit = np.flatnonzero(comp[top[seg], cols] == ids[seg])
+    hit = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]  # first hit per component
+    return comp, stats, labels[1 + top, 1 + cols[hit]].astype(np.int64)
+
+
+def _example_boxes(parts, kept, runs, stride):
+    """Up to three boxes [x, y, w, h] per kept cluster: its largest solid areas (``parts``
+    from ``_core_parts``), else its longest line run."""
     import cv2
 
     boxes: dict[int, list[tuple[int, int, int, int]]] = {}
-    # OpenCV's labels with statistics from their runs (cheaper than OpenCV's own)
-    n, comp = cv2.connectedComponentsWithAlgorithm(core.view(np.uint8), 4, cv2.CV_32S, cv2.CCL_SPAGHETTI)
-    stats = _run_stats(comp, n)
-    if n > 1:
-        ids = np.arange(1, n)
+    _, stats, lbl = parts
+    if len(lbl):
         top, left = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_LEFT]
         area = stats[1:, cv2.CC_STAT_AREA]
-        # adjacent core pixels share their cluster, so a component's cluster is the label
-        # of any of its pixels: take the first one on its top row (short scans, no
-        # full-image pass)
-        width = stats[1:, cv2.CC_STAT_WIDTH]
-        seg = np.repeat(np.arange(n - 1), width)
-        cols = left[seg] + np.arange(len(seg)) - (np.cumsum(width) - width)[seg]
-        hit = np.flatnonzero(comp[top[seg], cols] == ids[seg])
-        hit = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]  # first hit per component
-        lbl = labels[1 + top, 1 + cols[hit]].astype(np.int64)
         o = np.lexsort((left, top, -area, lbl))
         o = o[np.isin(lbl[o], kept)]
         # the first three components of each kept cluster in that order
@@ -888,8 +952,7 @@ def _example_boxes(labels, core, kept, runs, stride):
         for i in o[pos - first < 3]:
             c = int(lbl[i])
             lst = boxes.setdefault(c, [])
-            j = ids[i]
-            x, y, w_, h_ = (int(v) for v in stats[j, :4])
+            x, y, w_, h_ = (int(v) for v in stats[i + 1, :4])
             # core pixels sit one pixel inside the area; the core image is offset by 1
             lst.append((x * stride, y * stride, (w_ + 2) * stride, (h_ + 2) * stride))
     for c in kept:
@@ -1013,6 +1076,20 @@ class _Pal:
         self.tol = ROLE_FILL_TOL_LOSSY if lossy else ROLE_FILL_TOL
         self._memo: dict[tuple, int] = {}
 
+    def prefetch(self, colours) -> None:
+        """Match many fill colours at once (the same results as one by one: the colour
+        maths is elementwise)."""
+        todo = list(dict.fromkeys(("f", *rgb) for rgb in colours))
+        todo = [key for key in todo if key not in self._memo]
+        if not todo:
+            return
+        lab = srgb_to_oklab(np.array([key[1:] for key in todo], np.uint8))
+        d = np.sqrt(((self.lab[None, :, :] - lab[:, None, :]) ** 2).sum(axis=2))
+        best = np.argmin(d, axis=1)
+        hit = d[np.arange(len(todo)), best] <= self.tol
+        for key, i, ok in zip(todo, best.tolist(), hit.tolist(), strict=True):
+            self._memo[key] = i if ok else -1
+
     def fill(self, rgb) -> int:
         """Palette entry of a flat fill colour, or -1."""
         key = ("f", *rgb)
@@ -1104,6 +1181,8 @@ def _roles(det: np.ndarray, step: int, ctx: ExtractContext, entries: list[_Entry
 
     boxes = find_boxes(det, lossy=lossy, text_lines=lines)
     pal = _Pal(entries, lossy)
+    pal.prefetch([t.background for t in lines] + [t.color for t in lines] + [b.fill for b in boxes]
+                 + [b.outside for b in boxes] + [b.border for b in boxes if b.border is not None])
     ground = [pal.fill(t.background) for t in lines]
     sc = _Scene(
         pal=pal, boxes=boxes, lines=lines, step=step, css=step / ctx.scale, area=float(dh * dw),
