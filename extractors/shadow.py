@@ -663,20 +663,24 @@ class _Geometry:
     median of the factor along the side times the factor across it. Every side has its
     own element's term; a side facing a neighbour also has the neighbour's. ``model``
     returns both columns stacked in data order, and their derivatives by theta.
+
+    All samples of all terms are laid out once, in one array, so that an evaluation is a
+    few operations on it whatever the number of terms: first the factors across the sides
+    (the elements' terms in data order, then the neighbours'), then each term's factors
+    along its side (``MODEL_LINES`` of them; terms with as many lines form one block whose
+    medians are taken in one call).
     """
 
     def __init__(self, box, sides: list[_Side | None]):
         self.sides = sides
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
-        xbox: list[np.ndarray] = []  # per x sample: the term box's left and right edge
-        ybox: list[np.ndarray] = []
-        # per term: (is neighbour, along slice, perp slice, horizontal, output slice)
-        self.terms: list[tuple[bool, slice, slice, bool, slice]] = []
         #: each side's slice of the stacked data (None: side unused)
         self.slices: list[slice | None] = []
-        nx = ny = nout = 0
         x, y, w, h = box
+        # per sample: coordinate, the term box's near and far edge on its axis, x axis?
+        own: list[tuple] = []   # (perp coords, edges, is x, along coords, edges, horizontal)
+        nbs: list[tuple] = []
+        nb_rows: list[np.ndarray] = []
+        nout = 0
         for s in sides:
             if s is None:
                 self.slices.append(None)
@@ -684,7 +688,6 @@ class _Geometry:
             d = s.dist.astype(np.float64)
             out = slice(nout, nout + len(d))
             self.slices.append(out)
-            nout += len(d)
             # the model's median across the lines needs only a few of them
             pick = np.unique(np.linspace(0, len(s.along) - 1, min(MODEL_LINES, len(s.along)))
                              .round().astype(np.intp))
@@ -692,79 +695,151 @@ class _Geometry:
             perp = {"top": y - 1 - d, "bottom": y + h + d,
                     "left": x - 1 - d, "right": x + w + d}[s.name] + 0.5
             horizontal = s.name in ("top", "bottom")
-            boxes = [(False, box)] + ([(True, s.neighbour)] if s.neighbour is not None else [])
-            for is_nb, (bx, by, bw, bh) in boxes:
-                ex = np.array([bx, bx + bw], np.float64)
-                ey = np.array([by, by + bh], np.float64)
-                px_, py_ = (along, perp) if horizontal else (perp, along)
-                xs.append(px_)
-                ys.append(py_)
-                xbox.append(np.broadcast_to(ex, (len(px_), 2)))
-                ybox.append(np.broadcast_to(ey, (len(py_), 2)))
-                sx, sy = slice(nx, nx + len(px_)), slice(ny, ny + len(py_))
-                nx += len(px_)
-                ny += len(py_)
-                self.terms.append((is_nb, sx if horizontal else sy, sy if horizontal else sx,
-                                   horizontal, out))
+            for is_nb, (bx, by, bw, bh) in [(False, box)] + (
+                    [(True, s.neighbour)] if s.neighbour is not None else []):
+                ex = (float(bx), float(bx + bw))
+                ey = (float(by), float(by + bh))
+                term = (perp, ey if horizontal else ex, not horizontal,
+                        along, ex if horizontal else ey, horizontal)
+                (nbs if is_nb else own).append(term)
+                if is_nb:
+                    nb_rows.append(np.arange(nout, nout + len(d)))
+            nout += len(d)
         self.n = nout
-        self.xs = np.concatenate(xs)
-        self.ys = np.concatenate(ys)
-        self.xbox = np.concatenate(xbox)
-        self.ybox = np.concatenate(ybox)
-        self.has_neighbours = any(t[0] for t in self.terms)
+        terms = own + nbs
+        self.has_neighbours = bool(nbs)
+        self.n_nb = sum(len(t[0]) for t in nbs)
+        self.nb_rows = np.concatenate(nb_rows) if nb_rows else np.zeros(0, np.intp)
+        coord: list[np.ndarray] = []
+        e0: list[np.ndarray] = []
+        e1: list[np.ndarray] = []
+        isx: list[np.ndarray] = []
+        elem_term: list[np.ndarray] = []
+        elem_h: list[np.ndarray] = []
+        for k, (c, e, ax, _, _, hor) in enumerate(terms):
+            coord.append(c)
+            e0.append(np.full(len(c), e[0]))
+            e1.append(np.full(len(c), e[1]))
+            isx.append(np.full(len(c), ax))
+            elem_term.append(np.full(len(c), k, np.intp))
+            elem_h.append(np.full(len(c), hor))
+        ne = self.n + self.n_nb
+        # terms with as many lines along their side: one block each, (terms, lines)
+        self.blocks: list[tuple[np.ndarray, int, int]] = []  # (term ids, start, lines)
+        by_len: dict[int, list[int]] = {}
+        for k, t in enumerate(terms):
+            by_len.setdefault(len(t[3]), []).append(k)
+        start = ne
+        par_start = np.zeros(len(terms), np.intp)
+        for lines, ids in sorted(by_len.items()):
+            self.blocks.append((np.asarray(ids, np.intp), start, lines))
+            for k in ids:
+                _, _, _, c, e, hor = terms[k]
+                coord.append(c)
+                e0.append(np.full(len(c), e[0]))
+                e1.append(np.full(len(c), e[1]))
+                isx.append(np.full(len(c), hor))
+                par_start[k] = start
+                start += lines
+        self.ns = start
+        self.ne = ne
+        self.one_block = len(self.blocks) == 1
+        self.par_start = par_start
+        self.coord2 = np.concatenate(coord + coord)
+        self.edges = np.concatenate(e0 + e1)
+        self.sign = np.concatenate([np.full(start, -1.0), np.full(start, 1.0)])
+        self.isx2 = np.concatenate(isx + isx)
+        self.elem_term = np.concatenate(elem_term)
+        self.elem_h = np.concatenate(elem_h)
+        self._last: tuple | None = None
+
+    def _coverage(self, theta):
+        """(sigma, z, coverage at every sample, elements' factors across, per-term medians
+        along as a list of (block, values)); the last theta's are kept."""
+        key = (float(theta[0]), float(theta[1]), float(theta[2]), float(theta[3]))
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        sigma = math.exp(theta[0])
+        spread, ox, oy = theta[1], theta[2], theta[3]
+        # z = (coordinate - (edge -+ spread + offset)) / sigma, the edges' shifts in the
+        # same order of operations as per sample
+        t = self.sign * spread
+        t += self.edges
+        t += np.where(self.isx2, ox, oy)
+        z = np.subtract(self.coord2, t, out=t)
+        z /= sigma
+        p = _cdf(z)
+        ns = self.ns
+        cov = p[:ns] - p[ns:]
+        res = (sigma, z, cov)
+        self._last = (key, res)
+        return res
 
     def model(self, theta, jac: bool = False):
         """Coverage (0..1) of the element's shadow and of the neighbours' at every sample,
         for theta = (ln sigma, spread, offsetX, offsetY): (a, b) or (a, b, da, db) with
         derivatives of shape (n, 4)."""
-        sigma = math.exp(theta[0])
-        spread, ox, oy = theta[1], theta[2], theta[3]
-        nx, ny = len(self.xs), len(self.ys)
-        z = np.concatenate([
-            self.xs - (self.xbox[:, 0] - spread + ox), self.xs - (self.xbox[:, 1] + spread + ox),
-            self.ys - (self.ybox[:, 0] - spread + oy), self.ys - (self.ybox[:, 1] + spread + oy),
-        ]) / sigma
-        p = _cdf(z)
-        cov_x = p[:nx] - p[nx: 2 * nx]
-        cov_y = p[2 * nx: 2 * nx + ny] - p[2 * nx + ny:]
-        if jac:
-            g = _pdf(z)
-            g0x, g1x = g[:nx], g[nx: 2 * nx]
-            g0y, g1y = g[2 * nx: 2 * nx + ny], g[2 * nx + ny:]
-            z0x, z1x = z[:nx], z[nx: 2 * nx]
-            z0y, z1y = z[2 * nx: 2 * nx + ny], z[2 * nx + ny:]
-            # d cov / (d ln sigma, d spread, d offset of its own axis)
-            dx = np.stack([z1x * g1x - z0x * g0x, (g0x + g1x) / sigma, (g1x - g0x) / sigma], 1)
-            dy = np.stack([z1y * g1y - z0y * g0y, (g0y + g1y) / sigma, (g1y - g0y) / sigma], 1)
-        a = np.zeros(self.n)
-        b = np.zeros(self.n)
-        da = np.zeros((self.n, 4)) if jac else None
-        db = np.zeros((self.n, 4)) if jac else None
-        for is_nb, par_sl, perp_sl, horizontal, out in self.terms:
-            par = cov_x[par_sl] if horizontal else cov_y[par_sl]
-            perp = cov_y[perp_sl] if horizontal else cov_x[perp_sl]
-            mid = len(par) // 2
-            i = int(np.argpartition(par, mid)[mid])
-            pm = max(float(par[i]), 0.0)
-            pos = perp > 0
-            v = np.where(pos, perp, 0.0) * pm
-            (b if is_nb else a)[out] = v
+        sigma, z, cov = self._coverage(theta)
+        n, ne = self.n, self.ne
+        if self.one_block:
+            _, start, lines = self.blocks[0]
+            par = cov[start:].reshape(-1, lines)
+            mid = lines // 2
             if jac:
-                dpar = (dx[par_sl] if horizontal else dy[par_sl])[i]
-                dperp = dy[perp_sl] if horizontal else dx[perp_sl]
-                d = np.zeros((len(v), 4))
-                # ln sigma and spread move both factors; each factor has its own offset
-                d[:, 0] = dperp[:, 0] * pm + perp * dpar[0]
-                d[:, 1] = dperp[:, 1] * pm + perp * dpar[1]
-                d[:, 2 if not horizontal else 3] = dperp[:, 2] * pm
-                d[:, 3 if not horizontal else 2] = perp * dpar[2]
-                if pm <= 0:
-                    d[:] = 0.0
-                d[~pos] = 0.0
-                (db if is_nb else da)[out] = d
-        if jac:
-            return a, b, da, db
-        return a, b
+                i = np.argpartition(par, mid, axis=1)[:, mid]
+                sel = self.par_start + i
+                pm = cov[sel]
+            else:
+                pm = np.partition(par, mid, axis=1)[:, mid]
+        else:
+            pm = np.empty(len(self.par_start))
+            sel = np.empty(len(self.par_start), np.intp)
+            for ids, start, lines in self.blocks:
+                par = cov[start: start + len(ids) * lines].reshape(-1, lines)
+                mid = lines // 2
+                i = np.argpartition(par, mid, axis=1)[:, mid]
+                sel[ids] = self.par_start[ids] + i
+                pm[ids] = cov[sel[ids]]
+        np.maximum(pm, 0.0, out=pm)
+        pm_e = pm[self.elem_term]
+        perp = cov[:ne]
+        pos = perp > 0
+        v = np.where(pos, perp, 0.0)
+        v *= pm_e
+        a = v[:n]
+        b = np.zeros(n)
+        if ne > n:
+            b[self.nb_rows] = v[n:]
+        if not jac:
+            return a, b
+        ns = self.ns
+        g = _pdf(z)
+        g0, g1 = g[:ns], g[ns:]
+        # d cov / (d ln sigma, d spread, d offset of its own axis), one row each
+        dm = np.empty((3, ns))
+        np.multiply(z[ns:], g1, out=dm[0])
+        dm[0] -= z[:ns] * g0
+        np.add(g0, g1, out=dm[1])
+        dm[1] /= sigma
+        np.subtract(g1, g0, out=dm[2])
+        dm[2] /= sigma
+        across = dm[:, :ne] * pm_e
+        along = dm[:, sel[self.elem_term]] * perp
+        # ln sigma and spread move both factors; each factor has its own offset
+        d4 = np.empty((4, ne))
+        np.add(across[:2], along[:2], out=d4[:2])
+        hor = self.elem_h
+        d4[2] = np.where(hor, along[2], across[2])
+        d4[3] = np.where(hor, across[2], along[2])
+        keep = pos & ~(pm_e <= 0)
+        # (n, 4) C-ordered like the data: the products with it sum in the same order
+        d = np.ascontiguousarray(np.where(keep, d4, 0.0).T)
+        da = d[:n]
+        db = np.zeros((n, 4))
+        if ne > n:
+            db[self.nb_rows] = d[n:]
+        return a, b, da, db
 
     def per_side(self, values: np.ndarray) -> list[np.ndarray | None]:
         return [None if sl is None else values[sl] for sl in self.slices]
