@@ -753,9 +753,9 @@ class _Geometry:
         self.elem_h = np.concatenate(elem_h)
         self._last: tuple | None = None
 
-    def _coverage(self, theta):
-        """(sigma, z, coverage at every sample, elements' factors across, per-term medians
-        along as a list of (block, values)); the last theta's are kept."""
+    def _evaluate(self, theta):
+        """(sigma, z, factors across, they > 0, each element's term's median along,
+        median sample per term, a, b) at theta; the last theta's are kept."""
         key = (float(theta[0]), float(theta[1]), float(theta[2]), float(theta[3]))
         last = self._last
         if last is not None and last[0] == key:
@@ -769,10 +769,54 @@ class _Geometry:
         t += np.where(self.isx2, ox, oy)
         z = np.subtract(self.coord2, t, out=t)
         z /= sigma
-        p = _cdf(z)
-        ns = self.ns
+        # _cdf(z), its operations one by one, keeping what _pdf(z) shares with it: the
+        # same |z| / 2 clipped at 1.5, its square and which piece applies
+        x = z * 0.5
+        np.maximum(x, -1.5, out=x)
+        np.minimum(x, 1.5, out=x)
+        a = np.abs(x)
+        aa = a * a
+        a3 = aa * a
+        qa = 0.75 * a
+        inner = qa + 0.5
+        inner -= a3 / 3.0
+        outer = a3 / 6.0
+        outer += 0.4375
+        tmp = qa * a
+        outer -= tmp
+        np.multiply(a, 1.125, out=tmp)
+        outer += tmp
+        le = a <= 0.5
+        up = np.where(le, inner, outer)
+        p = np.where(x >= 0, up, 1.0 - up)
+        ns, n, ne = self.ns, self.n, self.ne
         cov = p[:ns] - p[ns:]
-        res = (sigma, z, cov)
+        # the median along each term's lines: (arg)partition per row picks the same sample
+        # among ties as it does on the row alone
+        if self.one_block:
+            _, start, lines = self.blocks[0]
+            mid = lines // 2
+            i = np.argpartition(cov[start:].reshape(-1, lines), mid, axis=1)[:, mid]
+            sel = self.par_start + i
+        else:
+            sel = np.empty(len(self.par_start), np.intp)
+            for ids, start, lines in self.blocks:
+                mid = lines // 2
+                par = cov[start: start + len(ids) * lines].reshape(-1, lines)
+                sel[ids] = self.par_start[ids] + np.argpartition(par, mid, axis=1)[:, mid]
+        pm = cov[sel]
+        np.maximum(pm, 0.0, out=pm)
+        pm_e = pm[self.elem_term]
+        perp = cov[:ne]
+        pos = perp > 0
+        v = np.where(pos, perp, 0.0)
+        v *= pm_e
+        a_z = a
+        a = v[:n]
+        b = np.zeros(n)
+        if ne > n:
+            b[self.nb_rows] = v[n:]
+        res = (sigma, z, perp, pos, pm_e, sel, a, b, (a_z, aa, le))
         self._last = (key, res)
         return res
 
@@ -780,41 +824,16 @@ class _Geometry:
         """Coverage (0..1) of the element's shadow and of the neighbours' at every sample,
         for theta = (ln sigma, spread, offsetX, offsetY): (a, b) or (a, b, da, db) with
         derivatives of shape (n, 4)."""
-        sigma, z, cov = self._coverage(theta)
-        n, ne = self.n, self.ne
-        if self.one_block:
-            _, start, lines = self.blocks[0]
-            par = cov[start:].reshape(-1, lines)
-            mid = lines // 2
-            if jac:
-                i = np.argpartition(par, mid, axis=1)[:, mid]
-                sel = self.par_start + i
-                pm = cov[sel]
-            else:
-                pm = np.partition(par, mid, axis=1)[:, mid]
-        else:
-            pm = np.empty(len(self.par_start))
-            sel = np.empty(len(self.par_start), np.intp)
-            for ids, start, lines in self.blocks:
-                par = cov[start: start + len(ids) * lines].reshape(-1, lines)
-                mid = lines // 2
-                i = np.argpartition(par, mid, axis=1)[:, mid]
-                sel[ids] = self.par_start[ids] + i
-                pm[ids] = cov[sel[ids]]
-        np.maximum(pm, 0.0, out=pm)
-        pm_e = pm[self.elem_term]
-        perp = cov[:ne]
-        pos = perp > 0
-        v = np.where(pos, perp, 0.0)
-        v *= pm_e
-        a = v[:n]
-        b = np.zeros(n)
-        if ne > n:
-            b[self.nb_rows] = v[n:]
+        sigma, z, perp, pos, pm_e, sel, a, b, (az, aa, le) = self._evaluate(theta)
         if not jac:
             return a, b
-        ns = self.ns
-        g = _pdf(z)
+        n, ne, ns = self.n, self.ne, self.ns
+        # _pdf(z) from the pieces _cdf shared: 0.5 * (0.75 - a^2 or 0.5 (1.5 - a)^2)
+        t = 1.5 - az
+        t *= t
+        t *= 0.5
+        g = np.where(le, 0.75 - aa, t)
+        g *= 0.5
         g0, g1 = g[:ns], g[ns:]
         # d cov / (d ln sigma, d spread, d offset of its own axis), one row each
         dm = np.empty((3, ns))
@@ -930,27 +949,61 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
     unit = PRIOR * math.sqrt(total)
     with_nb = geom.has_neighbours
 
+    n = len(u)
+    wcol = wts[:, None]
+    zeros = np.zeros(n)
+    s10 = 10.0 * scale
+    # solve() at one theta is asked for more than once (the step accepted, then its
+    # jacobian; the best point again at the end): kept, by theta's bytes
+    memo: dict[bytes, list] = {}
+
     def solve(theta, jac: bool = False):
-        if jac:
-            a, b, da, db = geom.model(theta, jac=True)
-        else:
+        key = theta.tobytes()
+        hit = memo.get(key)
+        if hit is None:
             a, b = geom.model(theta)
-        a, b = a * wts, b * wts
-        p, q = _amplitudes(a, b, uw, with_nb, top)
-        sigma = math.exp(theta[0])
-        sp_low = -theta[1] / sigma - SPREAD_LOW
-        priors = [theta[2] / (10.0 * scale), SPREAD_PRIOR * theta[1] / (10.0 * scale),
-                  max(0.0, -theta[3]) / (10.0 * scale),
-                  max(0.0, p / top - ALPHA_PRIOR) * 4.0, max(0.0, sp_low)]
-        r = np.concatenate([uw - p * a - q * b, unit * np.asarray(priors)])
+            a = a * wts
+            b = b * wts if with_nb else zeros  # 0 * w: the same zeros
+            p, q = _amplitudes(a, b, uw, with_nb, top)
+            t0, t1, t2, t3 = theta.tolist()
+            sigma = math.exp(t0)
+            sp_low = -t1 / sigma - SPREAD_LOW
+            r = np.empty(n + 5)
+            rd = r[:n]
+            np.multiply(a, p, out=rd)
+            np.subtract(uw, rd, out=rd)
+            if with_nb:
+                rd -= q * b  # without neighbours q b is +0: subtracting it changes nothing
+            r[n:] = (t2 / s10, SPREAD_PRIOR * t1 / s10, max(0.0, -t3) / s10,
+                     max(0.0, p / top - ALPHA_PRIOR) * 4.0, max(0.0, sp_low))
+            r[n:] *= unit
+            hit = memo[key] = [r, (p, q), a, b, sigma, sp_low, None]
+        r, (p, q), a, b, sigma, sp_low, j = hit
         if not jac:
             return r, (p, q)
+        if j is not None:
+            return r, (p, q), j
         # the amplitudes follow theta (variable projection): differentiate the least
         # squares solution on whichever edge of the feasible set it lies
-        da, db = da * wts[:, None], db * wts[:, None]
+        _, _, da, db = geom.model(theta, jac=True)
+        da = da * wcol
+        if with_nb:
+            db = db * wcol
         dp, dq = _amplitude_derivatives(a, b, uw, da, db, p, q, top)
-        j = np.zeros((len(r), 4))
-        j[:-5] = -(p * da + q * db) - a[:, None] * dp[None, :] - b[:, None] * dq[None, :]
+        j = np.empty((n + 5, 4))
+        # -(p da + q db) - a dp - b dq, in that order; without neighbours q db and b dq
+        # are +0 (adding +0 still turns -0 into +0, so that stays)
+        jd = j[:n]
+        np.multiply(da, p, out=jd)
+        if with_nb:
+            jd += q * db
+        else:
+            jd += 0.0
+        np.negative(jd, out=jd)
+        jd -= a[:, None] * dp[None, :]
+        if with_nb:
+            jd -= b[:, None] * dq[None, :]
+        j[n:] = 0.0
         j[-5, 2] = unit / (10.0 * scale)
         j[-4, 1] = unit * SPREAD_PRIOR / (10.0 * scale)
         if theta[3] < 0:
@@ -960,6 +1013,7 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
         if sp_low > 0:
             j[-1, 1] = -unit / sigma
             j[-1, 0] = unit * theta[1] / sigma
+        hit[6] = j
         return r, (p, q), j
 
     best = None
@@ -1041,12 +1095,25 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
         a = jac.T @ jac
         improved = False
         rel = 0.0
-        for _ in range(10):
-            try:
-                delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
-            except np.linalg.LinAlgError:
-                lam *= 10
-                continue
+        # the (up to) ten damped systems this iteration may try, solved at once: lam
+        # grows by 4 per rejected step (a singular one: tried one by one, as ever)
+        lams = [lam]
+        for _ in range(9):
+            lams.append(lams[-1] * 4)
+        damp = np.diag(np.diag(a) + 1e-9)
+        try:
+            deltas = np.linalg.solve(a + np.asarray(lams)[:, None, None] * damp, -g)
+        except np.linalg.LinAlgError:
+            deltas = None
+        for k in range(10):
+            if deltas is not None:
+                lam, delta = lams[k], deltas[k]
+            else:
+                try:
+                    delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
+                except np.linalg.LinAlgError:
+                    lam *= 10
+                    continue
             cand = np.minimum(np.maximum(theta + delta, lo), hi)
             r2, amps2 = solve(cand)
             sse2 = float(r2 @ r2)
