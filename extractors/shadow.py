@@ -50,7 +50,7 @@ How
     7. Elements the layout misses (a white card or popover on a white page whose only edge
        is its shadow, a coloured button whose glow never settles within the layout's
        profile): straight edges whose first outside pixel differs and whose outside keeps
-       lightening for three more pixels (``_edge_maps``), paired left/right or top/bottom
+       lightening for three more pixels (``_edge_points``), paired left/right or top/bottom
        with the same extent and fill, closed by the other sides' edges where they show (a
        top that does not show is modelled above the measured lines and not measured);
        at most ``MAX_EDGE_BOXES`` of them, fitted with the same guards as above.
@@ -127,6 +127,9 @@ RING = 3
 NAMES = ("sm", "md", "lg", "xl", "2xl", "3xl", "4xl", "5xl")
 
 _LUMA = np.array([0.3, 0.6, 0.1])
+_LUMA32 = _LUMA.astype(np.float32)
+#: luma x 10 of the edge search
+_LUMA10 = np.array([3.0, 6.0, 1.0], np.float32)
 _SIDES = ("top", "right", "bottom", "left")
 
 
@@ -1179,84 +1182,136 @@ MAX_EDGE_BOXES = 6
 MAX_EDGE_FITS = 8
 
 
-def _edge_maps(img: np.ndarray, flat: int) -> dict[str, np.ndarray]:
+#: image rows per slab of the edge search: its temporaries stay small (no fresh pages)
+_SLAB = 64
+
+
+def _edge_points(img: np.ndarray, flat: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per side name, pixels on a straight element edge that a shadow ramp leaves:
     the pixel and the next one inside agree (a flat fill), the first pixel outside differs
     by >= 2 levels, and beyond it the outside keeps lightening, monotonically, for three more
     pixels (a blurred falloff; a border or an anti-aliased edge is flat after one pixel).
-    Luma x 10 in int16; ``right``/``left`` maps are transposed (rows are columns)."""
-    lum = (img[..., 0].astype(np.int16) * 3 + img[..., 1].astype(np.int16) * 6
-           + img[..., 2].astype(np.int16))
-    out: dict[str, np.ndarray] = {}
-    for axis, far, near in ((0, "bottom", "top"), (1, "right", "left")):
-        # d[k] = L[k + 1] - L[k] along the axis; left/right transposed, contiguous
-        d = np.diff(lum if axis == 0 else np.ascontiguousarray(lum.T), axis=0)
-        n = d.shape[0]
-        if n < 6:
-            out[far] = out[near] = np.zeros((0, 0), bool)
+    Luma x 10 in int16. Returns (rows, columns) in row order, of the map each side would
+    be: ``right``/``left`` transposed (a row is an image column).
+
+    Such a pixel sits on a steep step (>= 20, two levels), rare on a page: the steps are
+    found slab by slab and the other conditions tested at them alone."""
+    H, W = img.shape[:2]
+    n0, n1 = H - 1, W - 1  # differences along each axis
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in _SIDES}
+    for y0 in range(0, H, _SLAB):
+        y1 = min(H, y0 + _SLAB)
+        a0 = max(0, y0 - 3)
+        blk = img[a0: min(H, y1 + 4)]
+        # 3 R + 6 G + B: small whole numbers, exact in float32 whatever the summation
+        lum = (blk.astype(np.float32) @ _LUMA10).astype(np.int16)
+        if n0 >= 6 and len(lum) >= 5:
+            # down the columns: d[j] = L[j + 1] - L[j] (slab rows; image row i = a0 + j),
+            # the steep steps where the two steps after (far) or before (near) lighten
+            # outwards; the rest tested at those alone
+            d = np.subtract(lum[1:], lum[:-1])
+            st = np.abs(d) >= 20
+            s2 = d[:-1] + d[1:]
+            flat_d = d.ravel()
+            # the far side (bottom) at row i: fill i-1..i (|d[i-1]| flat), the step d[i],
+            # the outside lightening: d[i+1..i+3] >= -5 and d[i+2] + d[i+3] >= 10
+            lo, hi = max(y0, 1) - a0, min(y1, n0 - 3) - a0
+            if hi > lo:
+                f = np.flatnonzero(st[lo:hi] & (s2[lo + 2: hi + 2] >= 10)) + lo * W
+                ok = (np.abs(flat_d[f - W]) <= flat) & (flat_d[f + W] >= -5) \
+                    & (flat_d[f + 2 * W] >= -5) & (flat_d[f + 3 * W] >= -5)
+                f = f[ok]
+                parts["bottom"].append((f // W + a0, f % W))
+            # the near side (top) at row i + 1: fill i+1..i+2 (|d[i+1]| flat), the step
+            # d[i], the outside lightening upwards: d[i-3..i-1] <= 5, d[i-3] + d[i-2] <= -10
+            lo, hi = max(y0, 3) - a0, min(y1, n0 - 1) - a0
+            if hi > lo:
+                f = np.flatnonzero(st[lo:hi] & (s2[lo - 3: hi - 3] <= -10)) + lo * W
+                ok = (np.abs(flat_d[f + W]) <= flat) & (flat_d[f - W] <= 5) \
+                    & (flat_d[f - 2 * W] <= 5) & (flat_d[f - 3 * W] <= 5)
+                f = f[ok]
+                parts["top"].append((f // W + a0 + 1, f % W))
+        if n1 >= 6:
+            # along the rows, the same per row (maps transposed: row = column i, col = y)
+            rows = lum[y0 - a0: y1 - a0]
+            d = np.subtract(rows[:, 1:], rows[:, :-1])
+            st = np.abs(d) >= 20
+            s2 = d[:, :-1] + d[:, 1:]
+            flat_d = d.ravel()
+            # far (right) at column i in 1..n1-4
+            g = np.flatnonzero(st[:, 1:n1 - 3] & (s2[:, 3:n1 - 1] >= 10))
+            r, i = np.divmod(g, n1 - 4)
+            f = r * n1 + i + 1
+            ok = (np.abs(flat_d[f - 1]) <= flat) & (flat_d[f + 1] >= -5) \
+                & (flat_d[f + 2] >= -5) & (flat_d[f + 3] >= -5)
+            parts["right"].append((i[ok] + 1, r[ok] + y0))
+            # near (left) at column i + 1, i in 3..n1-2
+            g = np.flatnonzero(st[:, 3:n1 - 1] & (s2[:, 0:n1 - 4] <= -10))
+            r, i = np.divmod(g, n1 - 4)
+            f = r * n1 + i + 3
+            ok = (np.abs(flat_d[f + 1]) <= flat) & (flat_d[f - 1] <= 5) \
+                & (flat_d[f - 2] <= 5) & (flat_d[f - 3] <= 5)
+            parts["left"].append((i[ok] + 4, r[ok] + y0))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, ps in parts.items():
+        if not ps:
+            out[name] = (np.zeros(0, np.intp), np.zeros(0, np.intp))
             continue
-        ad = np.abs(d)
-        fl, st = ad <= flat, ad >= 20
-        up, dn = d >= -5, d <= 5
-        s2 = d[:-1] + d[1:]
-        m = np.zeros((n + 1,) + d.shape[1:], bool)
-        # the far side (bottom, right) at pixel k: fill k-1..k, outside k+1.. lightening
-        v = m[1:n - 3]  # and-ed in place: no temporaries
-        np.greater_equal(s2[3:n - 1], 10, out=v)
-        for part in (fl[0:n - 4], st[1:n - 3], up[2:n - 2], up[3:n - 1], up[4:n]):
-            v &= part
-        m2 = np.zeros_like(m)
-        # the near side (top, left) at pixel k: fill k..k+1, outside k-1.. lightening
-        v = m2[4:n]
-        np.less_equal(s2[0:n - 4], -10, out=v)
-        for part in (fl[4:n], st[3:n - 1], dn[2:n - 2], dn[1:n - 3], dn[0:n - 4]):
-            v &= part
-        out[far], out[near] = m, m2
+        rr = np.concatenate([p[0] for p in ps])
+        cc = np.concatenate([p[1] for p in ps])
+        if name in ("right", "left"):  # found row by row of the image: to map row order
+            o = np.argsort(rr * H + cc, kind="stable")
+            rr, cc = rr[o], cc[o]
+        out[name] = (rr, cc)
     return out
 
 
-def _runs(m: np.ndarray, minlen: int, gap: int) -> list[tuple[int, int, int]]:
-    """(row, start, end exclusive) of runs of True of length >= ``minlen`` per row, runs
-    on one row closer than ``gap`` joined."""
-    rows = np.flatnonzero(m.sum(axis=1) >= minlen)
-    if len(rows) == 0:
+def _runs(points: tuple[np.ndarray, np.ndarray], minlen: int,
+          gap: int) -> list[tuple[int, int, int]]:
+    """(row, start, end exclusive) of runs of points (in row order) of length >= ``minlen``
+    per row, runs on one row closer than ``gap`` joined; rows of fewer points skipped.
+    Joined runs are the chains of points on a row less than ``gap`` + 2 columns apart."""
+    rows, cols = points
+    if len(rows) < minlen:
         return []
-    sub = m[rows]
-    p = np.zeros((len(rows), sub.shape[1] + 2), np.int8)
-    p[:, 1:-1] = sub
-    d = np.diff(p, axis=1)
-    rs, cs = np.nonzero(d == 1)
-    _, ce = np.nonzero(d == -1)
-    out: list[tuple[int, int, int]] = []
-    cur = None
-    for r, a, b in zip(rs.tolist(), cs.tolist(), ce.tolist()):
-        if cur is not None and cur[0] == r and a - cur[2] <= gap:
-            cur = (r, cur[1], b)
-            continue
-        if cur is not None and cur[2] - cur[1] >= minlen:
-            out.append((int(rows[cur[0]]), cur[1], cur[2]))
-        cur = (r, a, b)
-    if cur is not None and cur[2] - cur[1] >= minlen:
-        out.append((int(rows[cur[0]]), cur[1], cur[2]))
-    return out
+    brk = np.flatnonzero(rows[1:] != rows[:-1]) + 1
+    first = np.r_[0, brk]
+    count = np.diff(np.r_[first, len(rows)])
+    keep = np.repeat(count >= minlen, count)
+    if not keep.any():
+        return []
+    rows, cols = rows[keep], cols[keep]
+    cut = np.flatnonzero((rows[1:] != rows[:-1]) | (cols[1:] - cols[:-1] > gap + 1)) + 1
+    starts = np.r_[0, cut]
+    ends = np.r_[cut, len(rows)] - 1
+    a, b = cols[starts], cols[ends] + 1
+    long = b - a >= minlen
+    return list(zip(rows[starts][long].tolist(), a[long].tolist(), b[long].tolist()))
 
 
 def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
                      known: Sequence[tuple[int, int, int, int]]):
     """Boxes of flat elements whose only edge is their shadow (a white card on a white
     page, a popover, a coloured button with a large shadow), which the layout does not
-    find: straight shadowed edges (``_edge_maps``) on two opposite sides with the same
+    find: straight shadowed edges (``_edge_points``) on two opposite sides with the same
     extent and the same fill, closed by the other two sides' edges where they show.
     Returns [(box, radius)], boxes matching a known one left out."""
     H, W = image.shape[:2]
     step = max(1, int(scale))  # at device scale 2 the search runs on every other pixel
     img = image[::step, ::step] if step > 1 else image
-    maps = _edge_maps(img, 30 if lossy else 10)
+    points = _edge_points(img, 30 if lossy else 10)
     minlen = max(8, int(round(EDGE_RUN * scale / step)))
-    runs = {k: _runs(m, minlen, max(3, int(round(8 * scale / step)))) for k, m in maps.items()}
+    runs = {k: _runs(p, minlen, max(3, int(round(8 * scale / step)))) for k, p in points.items()}
     if not any(runs.values()):
         return []
-    lum = img.astype(np.float32) @ _LUMA.astype(np.float32)
+    # the luma of the few rows looked at (the same float32 values as the whole image's)
+    lum_rows: dict[int, np.ndarray] = {}
+
+    def lum(y: int) -> np.ndarray:
+        row = lum_rows.get(y)
+        if row is None:
+            row = lum_rows[y] = img[y].astype(np.float32) @ _LUMA32
+        return row
     reach = int(round(40 * scale / step))
     min_side = int(math.ceil(MIN_SIDE * scale / step))
     boxes: list[tuple[int, int, int, int, float]] = []
@@ -1266,7 +1321,7 @@ def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
         return both >= 0.7 * max(r1[2] - r1[1], r2[2] - r2[1])
 
     def same_fill(p1, p2) -> bool:
-        return abs(float(lum[p1]) - float(lum[p2])) <= (4.0 if lossy else 2.0)
+        return abs(float(lum(p1[0])[p1[1]]) - float(lum(p2[0])[p2[1]])) <= (4.0 if lossy else 2.0)
 
     def cross(runs_a, runs_b, lo: int, hi: int, a0: int, a1: int, pick_max: bool):
         """The run of runs_b at position in [lo, hi] covering most of a0..a1."""
@@ -1336,8 +1391,8 @@ def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
                 continue  # closed by its sides already
             # walk the middle row out from the runs' ends while it keeps the fill
             ym = (yt + yb) // 2
-            fill = float(lum[yt, mid])
-            row = lum[ym]
+            fill = float(lum(yt)[mid])
+            row = lum(ym)
             ends = []
             for start, stepx in ((min(a, c), -1), (max(b, d) - 1, 1)):
                 xx, n = start, 0
