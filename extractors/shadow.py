@@ -536,20 +536,22 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         if n < 4 or hi - lo < 3:
             out.append(None)
             continue
-        along = np.unique(np.linspace(lo, hi - 1, min(LINES, hi - lo)).round().astype(np.intp))
+        along = np.linspace(lo, hi - 1, min(LINES, hi - lo)).round().astype(np.intp)
+        if len(along) > 1:  # np.unique of the ascending positions
+            along = along[np.r_[True, along[1:] != along[:-1]]]
         if len(along) % 2 == 0:
             along = along[1:]
-        d = np.arange(n)
+        # (distance, line, channel): the pixels at distance 0..n-1 outside, per line
         if name == "top":
-            block = img[(y - 1 - d)[:, None], along[None, :]]
+            block = img[y - n: y][::-1][:, along]
         elif name == "bottom":
-            block = img[(y + h + d)[:, None], along[None, :]]
+            block = img[y + h: y + h + n][:, along]
         elif name == "left":
-            block = img[along[None, :], (x - 1 - d)[:, None]]
+            block = img[along, x - n: x][:, ::-1].transpose(1, 0, 2)
         else:
-            block = img[along[None, :], (x + w + d)[:, None]]
+            block = img[along, x + w: x + w + n].transpose(1, 0, 2)
         mid = block.shape[1] // 2  # an odd number of lines: the median is one of them
-        rgb = np.partition(block, mid, axis=1)[:, mid].astype(np.float64)
+        rgb = np.partition(block, mid, axis=1)[:, mid].astype(np.float64, order="C")
         luma = rgb @ _LUMA
         neighbour = lim.neighbour if n == lim.length else None
         if neighbour is not None:
@@ -569,9 +571,10 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         settled = neighbour is None and float(tail.max() - tail.min()) <= tol
         # every pixel near the edge, where the ramp is steep; sparser beyond
         dense = min(end, int(math.ceil(DENSE * scale)))
-        dist = np.r_[np.arange(dense), np.arange(dense, end, max(2, int(round(2 * scale))))]
-        if dist[-1] != end - 1:
-            dist = np.r_[dist, end - 1]
+        picks = list(range(dense)) + list(range(dense, end, max(2, int(round(2 * scale)))))
+        if picks[-1] != end - 1:
+            picks.append(end - 1)
+        dist = np.array(picks, np.intp)
         out.append(_Side(name, rgb[dist], luma[dist], along, settled, neighbour, dist))
     return out
 
@@ -590,17 +593,20 @@ def _css_sigma(sigma: float, rounded: bool) -> float:
 
 def _valid_length(luma: np.ndarray, tol: float) -> tuple[int, bool]:
     """Where a profile stops being one ramp towards the background: (end, cut by darker)."""
-    run_max = float(luma[0])
-    n = len(luma)
+    values = luma.tolist()
+    run_max = values[0]
+    n = len(values)
+    half = tol / 2
     for i in range(1, n):
-        v = float(luma[i])
+        v = values[i]
         if v < run_max - tol:
             return i, True
-        if i >= 5 and v - float(luma[i - 1]) > tol:
-            prev = luma[i - 5: i]
-            if float(prev.max() - prev.min()) <= tol / 2:  # a step up after a plateau
+        if i >= 5 and v - values[i - 1] > tol:
+            prev = values[i - 5: i]
+            if max(prev) - min(prev) <= half:  # a step up after a plateau
                 return i, False
-        run_max = max(run_max, v)
+        if v > run_max:
+            run_max = v
     return n, False
 
 
