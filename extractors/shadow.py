@@ -536,9 +536,12 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         if n < 4 or hi - lo < 3:
             out.append(None)
             continue
-        along = np.linspace(lo, hi - 1, min(LINES, hi - lo)).round().astype(np.intp)
-        if len(along) > 1:  # np.unique of the ascending positions
-            along = along[np.r_[True, along[1:] != along[:-1]]]
+        # np.unique(np.linspace(lo, hi - 1, num).round()), its arithmetic spelt out
+        num = min(LINES, hi - lo)
+        step = (hi - 1 - lo) / (num - 1)
+        picks = [round(i * step + lo) for i in range(num - 1)] + [hi - 1]
+        along = np.array([v for k, v in enumerate(picks) if k == 0 or v != picks[k - 1]],
+                         np.intp)
         if len(along) % 2 == 0:
             along = along[1:]
         # (distance, line, channel): the pixels at distance 0..n-1 outside, per line
