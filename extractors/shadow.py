@@ -73,6 +73,7 @@ Pure and deterministic: no I/O; same input, same output.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -536,12 +537,7 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         if n < 4 or hi - lo < 3:
             out.append(None)
             continue
-        # np.unique(np.linspace(lo, hi - 1, num).round()), its arithmetic spelt out
-        num = min(LINES, hi - lo)
-        step = (hi - 1 - lo) / (num - 1)
-        picks = [round(i * step + lo) for i in range(num - 1)] + [hi - 1]
-        along = np.array([v for k, v in enumerate(picks) if k == 0 or v != picks[k - 1]],
-                         np.intp)
+        along = np.array(_spaced(lo, hi, min(LINES, hi - lo)), np.intp)
         if len(along) % 2 == 0:
             along = along[1:]
         # (distance, line, channel): the pixels at distance 0..n-1 outside, per line
@@ -580,6 +576,16 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         dist = np.array(picks, np.intp)
         out.append(_Side(name, rgb[dist], luma[dist], along, settled, neighbour, dist))
     return out
+
+
+def _spaced(lo: int, hi: int, num: int) -> list[int]:
+    """``np.unique(np.linspace(lo, hi - 1, num).round())`` as a list, its arithmetic
+    spelt out (numpy's: i * step + lo, the last one hi - 1; rounding half to even)."""
+    if num < 2:
+        return np.unique(np.linspace(lo, hi - 1, num).round().astype(np.intp)).tolist()
+    step = (hi - 1 - lo) / (num - 1)
+    picks = [round(i * step + lo) for i in range(num - 1)] + [hi - 1]
+    return [v for k, v in enumerate(picks) if k == 0 or v != picks[k - 1]]
 
 
 def _css_sigma(sigma: float, rounded: bool) -> float:
@@ -701,8 +707,7 @@ class _Geometry:
             out = slice(nout, nout + len(d))
             self.slices.append(out)
             # the model's median across the lines needs only a few of them
-            pick = np.unique(np.linspace(0, len(s.along) - 1, min(MODEL_LINES, len(s.along)))
-                             .round().astype(np.intp))
+            pick = _spaced(0, len(s.along), min(MODEL_LINES, len(s.along)))
             along = s.along[pick].astype(np.float64) + 0.5
             perp = {"top": y - 1 - d, "bottom": y + h + d,
                     "left": x - 1 - d, "right": x + w + d}[s.name] + 0.5
@@ -1049,12 +1054,21 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
     return theta, amps, 1.0 - sse / total, err
 
 
+@functools.lru_cache(maxsize=8)
+def _start_grids(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sigma and edge grids of ``_starts`` (read-only; the same for every element)."""
+    sig_grid = np.geomspace(0.5 * scale, 40.0 * scale, 18)
+    z_grid = np.linspace(-3.0, 3.0, 13)
+    sig_grid.flags.writeable = False
+    z_grid.flags.writeable = False
+    return sig_grid, z_grid
+
+
 def _starts(geom: _Geometry, data, scale: float) -> list[tuple[float, float, float, float]]:
     """Start points from a grid: one sigma shared by the sides, each side's own edge
     position and amplitude on the 1-D ramp (the part of a profile before the middle of a
     gap, where a neighbour's shadow is small)."""
-    sig_grid = np.geomspace(0.5 * scale, 40.0 * scale, 18)
-    z_grid = np.linspace(-3.0, 3.0, 13)
+    sig_grid, z_grid = _start_grids(scale)
     total = np.zeros(len(sig_grid))
     best_z: dict[str, np.ndarray] = {}
     for s, u in zip(geom.sides, data):
