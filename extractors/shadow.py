@@ -765,14 +765,26 @@ class _Geometry:
         self.coord2 = np.concatenate(coord + coord)
         self.edges = np.concatenate(e0 + e1)
         self.sign = np.concatenate([np.full(start, -1.0), np.full(start, 1.0)])
-        self.isx2 = np.concatenate(isx + isx)
+        self.isx2 = np.concatenate(isx + isx).astype(np.intp)  # 1: x, 0: y
         self.elem_term = np.concatenate(elem_term)
         self.elem_h = np.concatenate(elem_h)
         self._last: tuple | None = None
+        # each element's term's first sample along; no neighbours: b and db are zeros
+        self.elem_base = self.par_start[self.elem_term]
+        self.zeros = np.zeros(self.n)
+        self.zeros.flags.writeable = False
+        self.zeros4 = np.zeros((self.n, 4))
+        self.zeros4.flags.writeable = False
+        # columns offsetX, offsetY of each element: from the derivatives across (row 2)
+        # or along (row 5) of the (6, ne) parts, by the side's direction
+        e = np.arange(ne)
+        hor = self.elem_h
+        self.offset_cols = np.stack([np.where(hor, 5 * ne + e, 2 * ne + e),
+                                     np.where(hor, 2 * ne + e, 5 * ne + e)])
 
     def _evaluate(self, theta):
-        """(sigma, z, factors across, they > 0, each element's term's median along,
-        median sample per term, a, b) at theta; the last theta's are kept."""
+        """(sigma, z, factors across, coverage of the elements, each element's term's median
+        along and its sample, a, b, pieces of _cdf) at theta; the last theta's are kept."""
         key = (float(theta[0]), float(theta[1]), float(theta[2]), float(theta[3]))
         last = self._last
         if last is not None and last[0] == key:
@@ -783,29 +795,30 @@ class _Geometry:
         # same order of operations as per sample
         t = self.sign * spread
         t += self.edges
-        t += np.where(self.isx2, ox, oy)
+        t += np.array((oy, ox))[self.isx2]
         z = np.subtract(self.coord2, t, out=t)
         z /= sigma
-        # _cdf(z), its operations one by one, keeping what _pdf(z) shares with it: the
-        # same |z| / 2 clipped at 1.5, its square and which piece applies
-        x = z * 0.5
-        np.maximum(x, -1.5, out=x)
-        np.minimum(x, 1.5, out=x)
-        a = np.abs(x)
+        # _cdf(z), its operations one by one, keeping what _pdf(z) shares with it. |x| for
+        # x = clip(z / 2, +-1.5) is min(|z| / 2, 1.5), and x >= 0 where z >= 0 (z is 0 or
+        # far from the smallest subnormal: coordinates are pixel centres)
+        a = np.abs(z)
+        a *= 0.5
+        np.minimum(a, 1.5, out=a)
         aa = a * a
         a3 = aa * a
         qa = 0.75 * a
-        inner = qa + 0.5
+        inner = qa + 0.5  # 0.5 + qa - a3 / 3
         inner -= a3 / 3.0
-        outer = a3 / 6.0
-        outer += 0.4375
+        up = a3 / 6.0  # 0.4375 + a3 / 6 - qa a + 1.125 a
+        up += 0.4375
         tmp = qa * a
-        outer -= tmp
+        up -= tmp
         np.multiply(a, 1.125, out=tmp)
-        outer += tmp
+        up += tmp
         le = a <= 0.5
-        up = np.where(le, inner, outer)
-        p = np.where(x >= 0, up, 1.0 - up)
+        np.copyto(up, inner, where=le)
+        p = 1.0 - up
+        np.copyto(p, up, where=z >= 0)
         ns, n, ne = self.ns, self.n, self.ne
         cov = p[:ns] - p[ns:]
         # the median along each term's lines: (arg)partition per row picks the same sample
@@ -813,27 +826,28 @@ class _Geometry:
         if self.one_block:
             _, start, lines = self.blocks[0]
             mid = lines // 2
-            i = np.argpartition(cov[start:].reshape(-1, lines), mid, axis=1)[:, mid]
-            sel = self.par_start + i
+            i = cov[start:].reshape(-1, lines).argpartition(mid, axis=1)[:, mid]
         else:
-            sel = np.empty(len(self.par_start), np.intp)
+            i = np.empty(len(self.par_start), np.intp)
             for ids, start, lines in self.blocks:
                 mid = lines // 2
                 par = cov[start: start + len(ids) * lines].reshape(-1, lines)
-                sel[ids] = self.par_start[ids] + np.argpartition(par, mid, axis=1)[:, mid]
-        pm = cov[sel]
-        np.maximum(pm, 0.0, out=pm)
-        pm_e = pm[self.elem_term]
+                i[ids] = par.argpartition(mid, axis=1)[:, mid]
+        sel_e = i[self.elem_term]
+        sel_e += self.elem_base
+        pm_e = cov[sel_e]
+        np.maximum(pm_e, 0.0, out=pm_e)
         perp = cov[:ne]
-        pos = perp > 0
-        v = np.where(pos, perp, 0.0)
+        # where(perp > 0, perp, 0) * pm: perp is never -0 (a difference) nor nan
+        v = np.maximum(perp, 0.0)
         v *= pm_e
-        a_z = a
-        a = v[:n]
-        b = np.zeros(n)
+        a_el = v[:n]
         if ne > n:
+            b = np.zeros(n)
             b[self.nb_rows] = v[n:]
-        res = (sigma, z, perp, pos, pm_e, sel, a, b, (a_z, aa, le))
+        else:
+            b = self.zeros
+        res = (sigma, z, perp, v, pm_e, sel_e, a_el, b, (a, aa, le))
         self._last = (key, res)
         return res
 
@@ -841,7 +855,7 @@ class _Geometry:
         """Coverage (0..1) of the element's shadow and of the neighbours' at every sample,
         for theta = (ln sigma, spread, offsetX, offsetY): (a, b) or (a, b, da, db) with
         derivatives of shape (n, 4)."""
-        sigma, z, perp, pos, pm_e, sel, a, b, (az, aa, le) = self._evaluate(theta)
+        sigma, z, perp, v, pm_e, sel_e, a, b, (az, aa, le) = self._evaluate(theta)
         if not jac:
             return a, b
         n, ne, ns = self.n, self.ne, self.ns
@@ -860,21 +874,25 @@ class _Geometry:
         dm[1] /= sigma
         np.subtract(g1, g0, out=dm[2])
         dm[2] /= sigma
-        across = dm[:, :ne] * pm_e
-        along = dm[:, sel[self.elem_term]] * perp
+        # the factor across's derivative times the median along, and the median's
+        # derivative times the factor across
+        parts = np.empty((6, ne))
+        np.multiply(dm[:, :ne], pm_e, out=parts[:3])
+        np.multiply(dm[:, sel_e], perp, out=parts[3:])
         # ln sigma and spread move both factors; each factor has its own offset
-        d4 = np.empty((4, ne))
-        np.add(across[:2], along[:2], out=d4[:2])
-        hor = self.elem_h
-        d4[2] = np.where(hor, along[2], across[2])
-        d4[3] = np.where(hor, across[2], along[2])
-        keep = pos & ~(pm_e <= 0)
-        # (n, 4) C-ordered like the data: the products with it sum in the same order
-        d = np.ascontiguousarray(np.where(keep, d4, 0.0).T)
+        d = np.empty((ne, 4))
+        dt = d.T
+        np.add(parts[0:2], parts[3:5], out=dt[:2])
+        dt[2:] = parts.ravel().take(self.offset_cols)
+        # zero where the term is: where the factor across or the median is not > 0 (their
+        # product, positive, does not underflow)
+        d[v <= 0] = 0.0
         da = d[:n]
-        db = np.zeros((n, 4))
         if ne > n:
+            db = np.zeros((n, 4))
             db[self.nb_rows] = d[n:]
+        else:
+            db = self.zeros4
         return a, b, da, db
 
     def per_side(self, values: np.ndarray) -> list[np.ndarray | None]:
@@ -1121,25 +1139,18 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
         a = jac.T @ jac
         improved = False
         rel = 0.0
-        # the (up to) ten damped systems this iteration may try, solved at once: lam
-        # grows by 4 per rejected step (a singular one: tried one by one, as ever)
-        lams = [lam]
-        for _ in range(9):
-            lams.append(lams[-1] * 4)
-        damp = np.diag(np.diag(a) + 1e-9)
-        try:
-            deltas = np.linalg.solve(a + np.asarray(lams)[:, None, None] * damp, -g)
-        except np.linalg.LinAlgError:
-            deltas = None
-        for k in range(10):
-            if deltas is not None:
-                lam, delta = lams[k], deltas[k]
-            else:
-                try:
-                    delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
-                except np.linalg.LinAlgError:
-                    lam *= 10
-                    continue
+        # a + lam diag(diag(a) + 1e-9): off the diagonal a + (lam 0 = +0), on it one sum
+        base = a + 0.0
+        dd = a.diagonal() + 1e-9
+        ng = -g
+        for _ in range(10):
+            m = base.copy()
+            m.ravel()[::5] += lam * dd
+            try:
+                delta = np.linalg.solve(m, ng)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
             cand = np.minimum(np.maximum(theta + delta, lo), hi)
             r2, amps2 = solve(cand)
             sse2 = float(r2 @ r2)
@@ -1150,8 +1161,11 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
                 improved = True
                 break
             lam *= 4
-        if not improved or rel < 1e-4 or (np.abs(delta[1:]) < 0.01 * scale).all() \
-                and abs(delta[0]) < 1e-3:
+        if not improved or rel < 1e-4:
+            break
+        d0, d1, d2, d3 = delta.tolist()
+        if abs(d1) < 0.01 * scale and abs(d2) < 0.01 * scale and abs(d3) < 0.01 * scale \
+                and abs(d0) < 1e-3:
             break
         r, amps, jac = solve(theta, True)
     r, amps = solve(theta)
