@@ -737,47 +737,39 @@ class _Geometry:
         self.has_neighbours = bool(nbs)
         self.n_nb = sum(len(t[0]) for t in nbs)
         self.nb_rows = np.concatenate(nb_rows) if nb_rows else np.zeros(0, np.intp)
-        coord: list[np.ndarray] = []
-        e0: list[np.ndarray] = []
-        e1: list[np.ndarray] = []
-        isx: list[np.ndarray] = []
-        elem_term: list[np.ndarray] = []
-        elem_h: list[np.ndarray] = []
-        for k, (c, e, ax, _, _, hor) in enumerate(terms):
-            coord.append(c)
-            e0.append(np.full(len(c), e[0]))
-            e1.append(np.full(len(c), e[1]))
-            isx.append(np.full(len(c), ax))
-            elem_term.append(np.full(len(c), k, np.intp))
-            elem_h.append(np.full(len(c), hor))
         ne = self.n + self.n_nb
         # terms with as many lines along their side: one block each, (terms, lines)
         self.blocks: list[tuple[np.ndarray, int, int]] = []  # (term ids, start, lines)
         by_len: dict[int, list[int]] = {}
         for k, t in enumerate(terms):
             by_len.setdefault(len(t[3]), []).append(k)
+        # segments of samples: (coordinates, the box's edges on their axis, x axis?), the
+        # factors across first (data order), then the blocks' factors along
+        segs = [(c, e, ax) for c, e, ax, _, _, _ in terms]
         start = ne
         par_start = np.zeros(len(terms), np.intp)
         for lines, ids in sorted(by_len.items()):
             self.blocks.append((np.asarray(ids, np.intp), start, lines))
             for k in ids:
                 _, _, _, c, e, hor = terms[k]
-                coord.append(c)
-                e0.append(np.full(len(c), e[0]))
-                e1.append(np.full(len(c), e[1]))
-                isx.append(np.full(len(c), hor))
+                segs.append((c, e, hor))
                 par_start[k] = start
                 start += lines
+        lens = [len(c) for c, _, _ in segs]
         self.ns = start
         self.ne = ne
         self.one_block = len(self.blocks) == 1
         self.par_start = par_start
+        coord = [c for c, _, _ in segs]
         self.coord2 = np.concatenate(coord + coord)
-        self.edges = np.concatenate(e0 + e1)
-        self.sign = np.concatenate([np.full(start, -1.0), np.full(start, 1.0)])
-        self.isx2 = np.concatenate(isx + isx).astype(np.intp)  # 1: x, 0: y
-        self.elem_term = np.concatenate(elem_term)
-        self.elem_h = np.concatenate(elem_h)
+        self.edges = np.concatenate((np.repeat([e[0] for _, e, _ in segs], lens),
+                                     np.repeat([e[1] for _, e, _ in segs], lens)))
+        self.sign = np.repeat([-1.0, 1.0], start)
+        isx = np.repeat(np.array([int(ax) for _, _, ax in segs], np.intp), lens)  # 1: x
+        self.isx2 = np.concatenate((isx, isx))
+        elem_lens = lens[: len(terms)]
+        self.elem_term = np.repeat(np.arange(len(terms)), elem_lens)
+        self.elem_h = np.repeat([t[5] for t in terms], elem_lens)
         self._last: tuple | None = None
         # each element's term's first sample along; no neighbours: b and db are zeros
         self.elem_base = self.par_start[self.elem_term]
@@ -1019,9 +1011,9 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
             np.subtract(uw, rd, out=rd)
             if with_nb:
                 rd -= q * b  # without neighbours q b is +0: subtracting it changes nothing
-            r[n:] = (t2 / s10, SPREAD_PRIOR * t1 / s10, max(0.0, -t3) / s10,
-                     max(0.0, p / top - ALPHA_PRIOR) * 4.0, max(0.0, sp_low))
-            r[n:] *= unit
+            r[n:] = (unit * (t2 / s10), unit * (SPREAD_PRIOR * t1 / s10),
+                     unit * (max(0.0, -t3) / s10), unit * (max(0.0, p / top - ALPHA_PRIOR) * 4.0),
+                     unit * max(0.0, sp_low))
             hit = memo[key] = [r, (p, q), a, b, sigma, sp_low, None]
         r, (p, q), a, b, sigma, sp_low, j = hit
         if not jac:
@@ -1030,10 +1022,10 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
             return r, (p, q), j
         # the amplitudes follow theta (variable projection): differentiate the least
         # squares solution on whichever edge of the feasible set it lies
-        _, _, da, db = geom.model(theta, jac=True)
-        da = da * wcol
+        _, _, da, db = geom.model(theta, jac=True)  # fresh arrays (but the zeros)
+        da *= wcol
         if with_nb:
-            db = db * wcol
+            db *= wcol
         dp, dq = _amplitude_derivatives(a, b, uw, da, db, p, q, top)
         j = np.empty((n + 5, 4))
         # -(p da + q db) - a dp - b dq, in that order; without neighbours q db and b dq
@@ -1237,7 +1229,7 @@ MAX_EDGE_FITS = 8
 
 
 #: image rows per slab of the edge search: its temporaries stay small (no fresh pages)
-_SLAB = 64
+_SLAB = 128
 
 
 def _edge_points(img: np.ndarray, flat: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
