@@ -908,12 +908,12 @@ def _amplitudes(a: np.ndarray, b: np.ndarray, u: np.ndarray, with_nb: bool,
     of equal cards; a neighbour with a stronger shadow of another shape must not explain
     this element's ramp). Two columns, so by hand: the free optimum if feasible, else the
     best point on the edges of the feasible triangle."""
-    aa, ua = float(a @ a), float(u @ a)
+    aa, ua = float(a.dot(a)), float(u.dot(a))
     if aa <= 0:
         return 0.0, 0.0
     if not with_nb:
         return min(max(ua / aa, 0.0), top), 0.0
-    bb, ab, ub = float(b @ b), float(a @ b), float(u @ b)
+    bb, ab, ub = float(b.dot(b)), float(a.dot(b)), float(u.dot(b))
     det = aa * bb - ab * ab
     if bb > 0 and det > 1e-12 * aa * bb:
         p = (ua * bb - ub * ab) / det
@@ -940,23 +940,23 @@ def _amplitude_derivatives(a, b, u, da, db, p: float, q: float, top: float):
     eps = 1e-9 * max(top, 1.0)
     p_free = eps < p < top - eps
     if q <= eps:  # q = 0: one column
-        aa = float(a @ a)
+        aa = float(a.dot(a))
         if not p_free or aa <= 0:
             return zero, zero
         return (da.T @ u - 2.0 * p * (da.T @ a)) / aa, zero
     if abs(q - p) <= eps:  # q = p: the sum of the columns
         c, dc = a + b, da + db
-        cc = float(c @ c)
+        cc = float(c.dot(c))
         if not p_free or cc <= 0:
             return zero, zero
         d = (dc.T @ u - 2.0 * p * (dc.T @ c)) / cc
         return d, d
     if not p_free:  # p = top
-        bb = float(b @ b)
+        bb = float(b.dot(b))
         if bb <= 0 or not (eps < q < top - eps):
             return zero, zero
         return zero, (db.T @ u - top * (da.T @ b + db.T @ a) - 2.0 * q * (db.T @ b)) / bb
-    aa, ab, bb = float(a @ a), float(a @ b), float(b @ b)
+    aa, ab, bb = float(a.dot(a)), float(a.dot(b)), float(b.dot(b))
     det = aa * bb - ab * ab
     if det <= 0:
         return zero, zero
@@ -1162,7 +1162,7 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
                 continue
             cand = np.minimum(np.maximum(theta + delta, lo), hi)
             r2, amps2 = solve(cand)
-            sse2 = float(r2 @ r2)
+            sse2 = float(r2.dot(r2))
             if sse2 < sse:
                 rel = (sse - sse2) / max(sse, 1e-12)
                 theta, amps, sse = cand, amps2, sse2
