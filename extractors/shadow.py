@@ -835,9 +835,9 @@ class _Geometry:
                 mid = lines // 2
                 par = cov[start: start + len(ids) * lines].reshape(-1, lines)
                 i[ids] = par.argpartition(mid, axis=1)[:, mid]
-        sel_e = i[self.elem_term]
+        sel_e = i.take(self.elem_term)
         sel_e += self.elem_base
-        pm_e = cov[sel_e]
+        pm_e = cov.take(sel_e)
         np.maximum(pm_e, 0.0, out=pm_e)
         perp = cov[:ne]
         # where(perp > 0, perp, 0) * pm: perp is never -0 (a difference) nor nan
@@ -880,7 +880,7 @@ class _Geometry:
         # derivative times the factor across
         parts = np.empty((6, ne))
         np.multiply(dm[:, :ne], pm_e, out=parts[:3])
-        np.multiply(dm[:, sel_e], perp, out=parts[3:])
+        np.multiply(dm.take(sel_e, axis=1), perp, out=parts[3:])
         # ln sigma and spread move both factors; each factor has its own offset
         d = np.empty((ne, 4))
         dt = d.T
