@@ -1332,7 +1332,7 @@ def _runs(points: tuple[np.ndarray, np.ndarray], minlen: int,
     ends = np.r_[cut, len(rows)] - 1
     a, b = cols[starts], cols[ends] + 1
     long = b - a >= minlen
-    return list(zip(rows[starts][long].tolist(), a[long].tolist(), b[long].tolist()))
+    return list(zip(rows[starts][long].tolist(), a[long].tolist(), b[long].tolist(), strict=True))
 
 
 def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
