@@ -50,7 +50,7 @@ How
     7. Elements the layout misses (a white card or popover on a white page whose only edge
        is its shadow, a coloured button whose glow never settles within the layout's
        profile): straight edges whose first outside pixel differs and whose outside keeps
-       lightening for three more pixels (``_edge_maps``), paired left/right or top/bottom
+       lightening for three more pixels (``_edge_points``), paired left/right or top/bottom
        with the same extent and fill, closed by the other sides' edges where they show (a
        top that does not show is modelled above the measured lines and not measured);
        at most ``MAX_EDGE_BOXES`` of them, fitted with the same guards as above.
@@ -73,6 +73,7 @@ Pure and deterministic: no I/O; same input, same output.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -127,6 +128,9 @@ RING = 3
 NAMES = ("sm", "md", "lg", "xl", "2xl", "3xl", "4xl", "5xl")
 
 _LUMA = np.array([0.3, 0.6, 0.1])
+_LUMA32 = _LUMA.astype(np.float32)
+#: luma x 10 of the edge search
+_LUMA10 = np.array([3.0, 6.0, 1.0], np.float32)
 _SIDES = ("top", "right", "bottom", "left")
 
 
@@ -533,20 +537,20 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         if n < 4 or hi - lo < 3:
             out.append(None)
             continue
-        along = np.unique(np.linspace(lo, hi - 1, min(LINES, hi - lo)).round().astype(np.intp))
+        along = np.array(_spaced(lo, hi, min(LINES, hi - lo)), np.intp)
         if len(along) % 2 == 0:
             along = along[1:]
-        d = np.arange(n)
+        # (distance, line, channel): the pixels at distance 0..n-1 outside, per line
         if name == "top":
-            block = img[(y - 1 - d)[:, None], along[None, :]]
+            block = img[y - n: y][::-1][:, along]
         elif name == "bottom":
-            block = img[(y + h + d)[:, None], along[None, :]]
+            block = img[y + h: y + h + n][:, along]
         elif name == "left":
-            block = img[along[None, :], (x - 1 - d)[:, None]]
+            block = img[along, x - n: x][:, ::-1].transpose(1, 0, 2)
         else:
-            block = img[along[None, :], (x + w + d)[:, None]]
+            block = img[along, x + w: x + w + n].transpose(1, 0, 2)
         mid = block.shape[1] // 2  # an odd number of lines: the median is one of them
-        rgb = np.partition(block, mid, axis=1)[:, mid].astype(np.float64)
+        rgb = np.partition(block, mid, axis=1)[:, mid].astype(np.float64, order="C")
         luma = rgb @ _LUMA
         neighbour = lim.neighbour if n == lim.length else None
         if neighbour is not None:
@@ -566,11 +570,22 @@ def _profiles(img: np.ndarray, box, limits: list[_Limit], radius: float,
         settled = neighbour is None and float(tail.max() - tail.min()) <= tol
         # every pixel near the edge, where the ramp is steep; sparser beyond
         dense = min(end, int(math.ceil(DENSE * scale)))
-        dist = np.r_[np.arange(dense), np.arange(dense, end, max(2, int(round(2 * scale))))]
-        if dist[-1] != end - 1:
-            dist = np.r_[dist, end - 1]
+        picks = list(range(dense)) + list(range(dense, end, max(2, int(round(2 * scale)))))
+        if picks[-1] != end - 1:
+            picks.append(end - 1)
+        dist = np.array(picks, np.intp)
         out.append(_Side(name, rgb[dist], luma[dist], along, settled, neighbour, dist))
     return out
+
+
+def _spaced(lo: int, hi: int, num: int) -> list[int]:
+    """``np.unique(np.linspace(lo, hi - 1, num).round())`` as a list, its arithmetic
+    spelt out (numpy's: i * step + lo, the last one hi - 1; rounding half to even)."""
+    if num < 2:
+        return np.unique(np.linspace(lo, hi - 1, num).round().astype(np.intp)).tolist()
+    step = (hi - 1 - lo) / (num - 1)
+    picks = [round(i * step + lo) for i in range(num - 1)] + [hi - 1]
+    return [v for k, v in enumerate(picks) if k == 0 or v != picks[k - 1]]
 
 
 def _css_sigma(sigma: float, rounded: bool) -> float:
@@ -587,17 +602,20 @@ def _css_sigma(sigma: float, rounded: bool) -> float:
 
 def _valid_length(luma: np.ndarray, tol: float) -> tuple[int, bool]:
     """Where a profile stops being one ramp towards the background: (end, cut by darker)."""
-    run_max = float(luma[0])
-    n = len(luma)
+    values = luma.tolist()
+    run_max = values[0]
+    n = len(values)
+    half = tol / 2
     for i in range(1, n):
-        v = float(luma[i])
+        v = values[i]
         if v < run_max - tol:
             return i, True
-        if i >= 5 and v - float(luma[i - 1]) > tol:
-            prev = luma[i - 5: i]
-            if float(prev.max() - prev.min()) <= tol / 2:  # a step up after a plateau
+        if i >= 5 and v - values[i - 1] > tol:
+            prev = values[i - 5: i]
+            if max(prev) - min(prev) <= half:  # a step up after a plateau
                 return i, False
-        run_max = max(run_max, v)
+        if v > run_max:
+            run_max = v
     return n, False
 
 
@@ -637,16 +655,26 @@ def _cdf(z: np.ndarray) -> np.ndarray:
     box filters, a quadratic B-spline of the same deviation with support +-3 sigma; its
     profile, not the Gaussian's, is what screenshots show (a Gaussian fit to it reads the
     blur ~7 % small and the spread ~7 % of the blur large). This is that CDF, exactly."""
-    # np.minimum/np.maximum: the same values as np.clip, without its overhead on the small
-    # arrays the fit evaluates hundreds of times
-    x = np.minimum(np.maximum(np.asarray(z, np.float64) * 0.5, -1.5), 1.5)
+    # x = clip(z / 2, +-1.5); a = |x| = min(|z / 2|, 1.5); in place where it can be (the
+    # grids of _starts are large): the same operations on every value
+    x = np.asarray(z, np.float64) * 0.5
     a = np.abs(x)
-    a3 = a * a * a
+    np.minimum(a, 1.5, out=a)
+    a3 = a * a
+    a3 *= a
     qa = 0.75 * a
-    inner = 0.5 + qa - a3 / 3.0
-    outer = 0.4375 + a3 / 6.0 - qa * a + 1.125 * a
-    up = np.where(a <= 0.5, inner, outer)
-    return np.where(x >= 0, up, 1.0 - up)
+    inner = qa + 0.5  # 0.5 + qa - a3 / 3
+    inner -= a3 / 3.0
+    up = a3 / 6.0  # 0.4375 + a3 / 6 - qa a + 1.125 a
+    up += 0.4375
+    tmp = qa * a
+    up -= tmp
+    np.multiply(a, 1.125, out=tmp)
+    up += tmp
+    np.copyto(up, inner, where=a <= 0.5)
+    p = 1.0 - up
+    np.copyto(p, up, where=x >= 0)
+    return p
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:
@@ -663,20 +691,24 @@ class _Geometry:
     median of the factor along the side times the factor across it. Every side has its
     own element's term; a side facing a neighbour also has the neighbour's. ``model``
     returns both columns stacked in data order, and their derivatives by theta.
+
+    All samples of all terms are laid out once, in one array, so that an evaluation is a
+    few operations on it whatever the number of terms: first the factors across the sides
+    (the elements' terms in data order, then the neighbours'), then each term's factors
+    along its side (``MODEL_LINES`` of them; terms with as many lines form one block whose
+    medians are taken in one call).
     """
 
     def __init__(self, box, sides: list[_Side | None]):
         self.sides = sides
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
-        xbox: list[np.ndarray] = []  # per x sample: the term box's left and right edge
-        ybox: list[np.ndarray] = []
-        # per term: (is neighbour, along slice, perp slice, horizontal, output slice)
-        self.terms: list[tuple[bool, slice, slice, bool, slice]] = []
         #: each side's slice of the stacked data (None: side unused)
         self.slices: list[slice | None] = []
-        nx = ny = nout = 0
         x, y, w, h = box
+        # per sample: coordinate, the term box's near and far edge on its axis, x axis?
+        own: list[tuple] = []   # (perp coords, edges, is x, along coords, edges, horizontal)
+        nbs: list[tuple] = []
+        nb_rows: list[np.ndarray] = []
+        nout = 0
         for s in sides:
             if s is None:
                 self.slices.append(None)
@@ -684,87 +716,186 @@ class _Geometry:
             d = s.dist.astype(np.float64)
             out = slice(nout, nout + len(d))
             self.slices.append(out)
-            nout += len(d)
             # the model's median across the lines needs only a few of them
-            pick = np.unique(np.linspace(0, len(s.along) - 1, min(MODEL_LINES, len(s.along)))
-                             .round().astype(np.intp))
+            pick = _spaced(0, len(s.along), min(MODEL_LINES, len(s.along)))
             along = s.along[pick].astype(np.float64) + 0.5
             perp = {"top": y - 1 - d, "bottom": y + h + d,
                     "left": x - 1 - d, "right": x + w + d}[s.name] + 0.5
             horizontal = s.name in ("top", "bottom")
-            boxes = [(False, box)] + ([(True, s.neighbour)] if s.neighbour is not None else [])
-            for is_nb, (bx, by, bw, bh) in boxes:
-                ex = np.array([bx, bx + bw], np.float64)
-                ey = np.array([by, by + bh], np.float64)
-                px_, py_ = (along, perp) if horizontal else (perp, along)
-                xs.append(px_)
-                ys.append(py_)
-                xbox.append(np.broadcast_to(ex, (len(px_), 2)))
-                ybox.append(np.broadcast_to(ey, (len(py_), 2)))
-                sx, sy = slice(nx, nx + len(px_)), slice(ny, ny + len(py_))
-                nx += len(px_)
-                ny += len(py_)
-                self.terms.append((is_nb, sx if horizontal else sy, sy if horizontal else sx,
-                                   horizontal, out))
+            for is_nb, (bx, by, bw, bh) in [(False, box)] + (
+                    [(True, s.neighbour)] if s.neighbour is not None else []):
+                ex = (float(bx), float(bx + bw))
+                ey = (float(by), float(by + bh))
+                term = (perp, ey if horizontal else ex, not horizontal,
+                        along, ex if horizontal else ey, horizontal)
+                (nbs if is_nb else own).append(term)
+                if is_nb:
+                    nb_rows.append(np.arange(nout, nout + len(d)))
+            nout += len(d)
         self.n = nout
-        self.xs = np.concatenate(xs)
-        self.ys = np.concatenate(ys)
-        self.xbox = np.concatenate(xbox)
-        self.ybox = np.concatenate(ybox)
-        self.has_neighbours = any(t[0] for t in self.terms)
+        terms = own + nbs
+        self.has_neighbours = bool(nbs)
+        self.n_nb = sum(len(t[0]) for t in nbs)
+        self.nb_rows = np.concatenate(nb_rows) if nb_rows else np.zeros(0, np.intp)
+        ne = self.n + self.n_nb
+        # terms with as many lines along their side: one block each, (terms, lines)
+        self.blocks: list[tuple[np.ndarray, int, int]] = []  # (term ids, start, lines)
+        by_len: dict[int, list[int]] = {}
+        for k, t in enumerate(terms):
+            by_len.setdefault(len(t[3]), []).append(k)
+        # segments of samples: (coordinates, the box's edges on their axis, x axis?), the
+        # factors across first (data order), then the blocks' factors along
+        segs = [(c, e, ax) for c, e, ax, _, _, _ in terms]
+        start = ne
+        par_start = np.zeros(len(terms), np.intp)
+        for lines, ids in sorted(by_len.items()):
+            self.blocks.append((np.asarray(ids, np.intp), start, lines))
+            for k in ids:
+                _, _, _, c, e, hor = terms[k]
+                segs.append((c, e, hor))
+                par_start[k] = start
+                start += lines
+        lens = [len(c) for c, _, _ in segs]
+        self.ns = start
+        self.ne = ne
+        self.one_block = len(self.blocks) == 1
+        self.par_start = par_start
+        coord = [c for c, _, _ in segs]
+        self.coord2 = np.concatenate(coord + coord)
+        self.edges = np.concatenate((np.repeat([e[0] for _, e, _ in segs], lens),
+                                     np.repeat([e[1] for _, e, _ in segs], lens)))
+        self.sign = np.repeat([-1.0, 1.0], start)
+        isx = np.repeat(np.array([int(ax) for _, _, ax in segs], np.intp), lens)  # 1: x
+        self.isx2 = np.concatenate((isx, isx))
+        elem_lens = lens[: len(terms)]
+        self.elem_term = np.repeat(np.arange(len(terms)), elem_lens)
+        self.elem_h = np.repeat([t[5] for t in terms], elem_lens)
+        self._last: tuple | None = None
+        # each element's term's first sample along; no neighbours: b and db are zeros
+        self.elem_base = self.par_start[self.elem_term]
+        self.zeros = np.zeros(self.n)
+        self.zeros.flags.writeable = False
+        self.zeros4 = np.zeros((self.n, 4))
+        self.zeros4.flags.writeable = False
+        # columns offsetX, offsetY of each element: from the derivatives across (row 2)
+        # or along (row 5) of the (6, ne) parts, by the side's direction
+        e = np.arange(ne)
+        hor = self.elem_h
+        self.offset_cols = np.stack([np.where(hor, 5 * ne + e, 2 * ne + e),
+                                     np.where(hor, 2 * ne + e, 5 * ne + e)])
+
+    def _evaluate(self, theta):
+        """(sigma, z, factors across, coverage of the elements, each element's term's median
+        along and its sample, a, b, pieces of _cdf) at theta; the last theta's are kept."""
+        key = (float(theta[0]), float(theta[1]), float(theta[2]), float(theta[3]))
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
+        sigma = math.exp(theta[0])
+        spread, ox, oy = theta[1], theta[2], theta[3]
+        # z = (coordinate - (edge -+ spread + offset)) / sigma, the edges' shifts in the
+        # same order of operations as per sample
+        t = self.sign * spread
+        t += self.edges
+        t += np.array((oy, ox))[self.isx2]
+        z = np.subtract(self.coord2, t, out=t)
+        z /= sigma
+        # _cdf(z), its operations one by one, keeping what _pdf(z) shares with it. |x| for
+        # x = clip(z / 2, +-1.5) is min(|z| / 2, 1.5), and x >= 0 where z >= 0 (z is 0 or
+        # far from the smallest subnormal: coordinates are pixel centres)
+        a = np.abs(z)
+        a *= 0.5
+        np.minimum(a, 1.5, out=a)
+        aa = a * a
+        a3 = aa * a
+        qa = 0.75 * a
+        inner = qa + 0.5  # 0.5 + qa - a3 / 3
+        inner -= a3 / 3.0
+        up = a3 / 6.0  # 0.4375 + a3 / 6 - qa a + 1.125 a
+        up += 0.4375
+        tmp = qa * a
+        up -= tmp
+        np.multiply(a, 1.125, out=tmp)
+        up += tmp
+        le = a <= 0.5
+        np.copyto(up, inner, where=le)
+        p = 1.0 - up
+        np.copyto(p, up, where=z >= 0)
+        ns, n, ne = self.ns, self.n, self.ne
+        cov = p[:ns] - p[ns:]
+        # the median along each term's lines: (arg)partition per row picks the same sample
+        # among ties as it does on the row alone
+        if self.one_block:
+            _, start, lines = self.blocks[0]
+            mid = lines // 2
+            i = cov[start:].reshape(-1, lines).argpartition(mid, axis=1)[:, mid]
+        else:
+            i = np.empty(len(self.par_start), np.intp)
+            for ids, start, lines in self.blocks:
+                mid = lines // 2
+                par = cov[start: start + len(ids) * lines].reshape(-1, lines)
+                i[ids] = par.argpartition(mid, axis=1)[:, mid]
+        sel_e = i.take(self.elem_term)
+        sel_e += self.elem_base
+        pm_e = cov.take(sel_e)
+        np.maximum(pm_e, 0.0, out=pm_e)
+        perp = cov[:ne]
+        # where(perp > 0, perp, 0) * pm: perp is never -0 (a difference) nor nan
+        v = np.maximum(perp, 0.0)
+        v *= pm_e
+        a_el = v[:n]
+        if ne > n:
+            b = np.zeros(n)
+            b[self.nb_rows] = v[n:]
+        else:
+            b = self.zeros
+        res = (sigma, z, perp, v, pm_e, sel_e, a_el, b, (a, aa, le))
+        self._last = (key, res)
+        return res
 
     def model(self, theta, jac: bool = False):
         """Coverage (0..1) of the element's shadow and of the neighbours' at every sample,
         for theta = (ln sigma, spread, offsetX, offsetY): (a, b) or (a, b, da, db) with
         derivatives of shape (n, 4)."""
-        sigma = math.exp(theta[0])
-        spread, ox, oy = theta[1], theta[2], theta[3]
-        nx, ny = len(self.xs), len(self.ys)
-        z = np.concatenate([
-            self.xs - (self.xbox[:, 0] - spread + ox), self.xs - (self.xbox[:, 1] + spread + ox),
-            self.ys - (self.ybox[:, 0] - spread + oy), self.ys - (self.ybox[:, 1] + spread + oy),
-        ]) / sigma
-        p = _cdf(z)
-        cov_x = p[:nx] - p[nx: 2 * nx]
-        cov_y = p[2 * nx: 2 * nx + ny] - p[2 * nx + ny:]
-        if jac:
-            g = _pdf(z)
-            g0x, g1x = g[:nx], g[nx: 2 * nx]
-            g0y, g1y = g[2 * nx: 2 * nx + ny], g[2 * nx + ny:]
-            z0x, z1x = z[:nx], z[nx: 2 * nx]
-            z0y, z1y = z[2 * nx: 2 * nx + ny], z[2 * nx + ny:]
-            # d cov / (d ln sigma, d spread, d offset of its own axis)
-            dx = np.stack([z1x * g1x - z0x * g0x, (g0x + g1x) / sigma, (g1x - g0x) / sigma], 1)
-            dy = np.stack([z1y * g1y - z0y * g0y, (g0y + g1y) / sigma, (g1y - g0y) / sigma], 1)
-        a = np.zeros(self.n)
-        b = np.zeros(self.n)
-        da = np.zeros((self.n, 4)) if jac else None
-        db = np.zeros((self.n, 4)) if jac else None
-        for is_nb, par_sl, perp_sl, horizontal, out in self.terms:
-            par = cov_x[par_sl] if horizontal else cov_y[par_sl]
-            perp = cov_y[perp_sl] if horizontal else cov_x[perp_sl]
-            mid = len(par) // 2
-            i = int(np.argpartition(par, mid)[mid])
-            pm = max(float(par[i]), 0.0)
-            pos = perp > 0
-            v = np.where(pos, perp, 0.0) * pm
-            (b if is_nb else a)[out] = v
-            if jac:
-                dpar = (dx[par_sl] if horizontal else dy[par_sl])[i]
-                dperp = dy[perp_sl] if horizontal else dx[perp_sl]
-                d = np.zeros((len(v), 4))
-                # ln sigma and spread move both factors; each factor has its own offset
-                d[:, 0] = dperp[:, 0] * pm + perp * dpar[0]
-                d[:, 1] = dperp[:, 1] * pm + perp * dpar[1]
-                d[:, 2 if not horizontal else 3] = dperp[:, 2] * pm
-                d[:, 3 if not horizontal else 2] = perp * dpar[2]
-                if pm <= 0:
-                    d[:] = 0.0
-                d[~pos] = 0.0
-                (db if is_nb else da)[out] = d
-        if jac:
-            return a, b, da, db
-        return a, b
+        sigma, z, perp, v, pm_e, sel_e, a, b, (az, aa, le) = self._evaluate(theta)
+        if not jac:
+            return a, b
+        n, ne, ns = self.n, self.ne, self.ns
+        # _pdf(z) from the pieces _cdf shared: 0.5 * (0.75 - a^2 or 0.5 (1.5 - a)^2)
+        t = 1.5 - az
+        t *= t
+        t *= 0.5
+        g = np.where(le, 0.75 - aa, t)
+        g *= 0.5
+        g0, g1 = g[:ns], g[ns:]
+        # d cov / (d ln sigma, d spread, d offset of its own axis), one row each
+        dm = np.empty((3, ns))
+        np.multiply(z[ns:], g1, out=dm[0])
+        dm[0] -= z[:ns] * g0
+        np.add(g0, g1, out=dm[1])
+        dm[1] /= sigma
+        np.subtract(g1, g0, out=dm[2])
+        dm[2] /= sigma
+        # the factor across's derivative times the median along, and the median's
+        # derivative times the factor across
+        parts = np.empty((6, ne))
+        np.multiply(dm[:, :ne], pm_e, out=parts[:3])
+        np.multiply(dm.take(sel_e, axis=1), perp, out=parts[3:])
+        # ln sigma and spread move both factors; each factor has its own offset
+        d = np.empty((ne, 4))
+        dt = d.T
+        np.add(parts[0:2], parts[3:5], out=dt[:2])
+        dt[2:] = parts.ravel().take(self.offset_cols)
+        # zero where the term is: where the factor across or the median is not > 0 (their
+        # product, positive, does not underflow)
+        d[v <= 0] = 0.0
+        da = d[:n]
+        if ne > n:
+            db = np.zeros((n, 4))
+            db[self.nb_rows] = d[n:]
+        else:
+            db = self.zeros4
+        return a, b, da, db
 
     def per_side(self, values: np.ndarray) -> list[np.ndarray | None]:
         return [None if sl is None else values[sl] for sl in self.slices]
@@ -777,12 +908,12 @@ def _amplitudes(a: np.ndarray, b: np.ndarray, u: np.ndarray, with_nb: bool,
     of equal cards; a neighbour with a stronger shadow of another shape must not explain
     this element's ramp). Two columns, so by hand: the free optimum if feasible, else the
     best point on the edges of the feasible triangle."""
-    aa, ua = float(a @ a), float(u @ a)
+    aa, ua = float(a.dot(a)), float(u.dot(a))
     if aa <= 0:
         return 0.0, 0.0
     if not with_nb:
         return min(max(ua / aa, 0.0), top), 0.0
-    bb, ab, ub = float(b @ b), float(a @ b), float(u @ b)
+    bb, ab, ub = float(b.dot(b)), float(a.dot(b)), float(u.dot(b))
     det = aa * bb - ab * ab
     if bb > 0 and det > 1e-12 * aa * bb:
         p = (ua * bb - ub * ab) / det
@@ -809,23 +940,23 @@ def _amplitude_derivatives(a, b, u, da, db, p: float, q: float, top: float):
     eps = 1e-9 * max(top, 1.0)
     p_free = eps < p < top - eps
     if q <= eps:  # q = 0: one column
-        aa = float(a @ a)
+        aa = float(a.dot(a))
         if not p_free or aa <= 0:
             return zero, zero
         return (da.T @ u - 2.0 * p * (da.T @ a)) / aa, zero
     if abs(q - p) <= eps:  # q = p: the sum of the columns
         c, dc = a + b, da + db
-        cc = float(c @ c)
+        cc = float(c.dot(c))
         if not p_free or cc <= 0:
             return zero, zero
         d = (dc.T @ u - 2.0 * p * (dc.T @ c)) / cc
         return d, d
     if not p_free:  # p = top
-        bb = float(b @ b)
+        bb = float(b.dot(b))
         if bb <= 0 or not (eps < q < top - eps):
             return zero, zero
         return zero, (db.T @ u - top * (da.T @ b + db.T @ a) - 2.0 * q * (db.T @ b)) / bb
-    aa, ab, bb = float(a @ a), float(a @ b), float(b @ b)
+    aa, ab, bb = float(a.dot(a)), float(a.dot(b)), float(b.dot(b))
     det = aa * bb - ab * ab
     if det <= 0:
         return zero, zero
@@ -855,27 +986,61 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
     unit = PRIOR * math.sqrt(total)
     with_nb = geom.has_neighbours
 
+    n = len(u)
+    wcol = wts[:, None]
+    zeros = np.zeros(n)
+    s10 = 10.0 * scale
+    # solve() at one theta is asked for more than once (the step accepted, then its
+    # jacobian; the best point again at the end): kept, by theta's bytes
+    memo: dict[bytes, list] = {}
+
     def solve(theta, jac: bool = False):
-        if jac:
-            a, b, da, db = geom.model(theta, jac=True)
-        else:
+        key = theta.tobytes()
+        hit = memo.get(key)
+        if hit is None:
             a, b = geom.model(theta)
-        a, b = a * wts, b * wts
-        p, q = _amplitudes(a, b, uw, with_nb, top)
-        sigma = math.exp(theta[0])
-        sp_low = -theta[1] / sigma - SPREAD_LOW
-        priors = [theta[2] / (10.0 * scale), SPREAD_PRIOR * theta[1] / (10.0 * scale),
-                  max(0.0, -theta[3]) / (10.0 * scale),
-                  max(0.0, p / top - ALPHA_PRIOR) * 4.0, max(0.0, sp_low)]
-        r = np.concatenate([uw - p * a - q * b, unit * np.asarray(priors)])
+            a = a * wts
+            b = b * wts if with_nb else zeros  # 0 * w: the same zeros
+            p, q = _amplitudes(a, b, uw, with_nb, top)
+            t0, t1, t2, t3 = theta.tolist()
+            sigma = math.exp(t0)
+            sp_low = -t1 / sigma - SPREAD_LOW
+            r = np.empty(n + 5)
+            rd = r[:n]
+            np.multiply(a, p, out=rd)
+            np.subtract(uw, rd, out=rd)
+            if with_nb:
+                rd -= q * b  # without neighbours q b is +0: subtracting it changes nothing
+            r[n:] = (unit * (t2 / s10), unit * (SPREAD_PRIOR * t1 / s10),
+                     unit * (max(0.0, -t3) / s10), unit * (max(0.0, p / top - ALPHA_PRIOR) * 4.0),
+                     unit * max(0.0, sp_low))
+            hit = memo[key] = [r, (p, q), a, b, sigma, sp_low, None]
+        r, (p, q), a, b, sigma, sp_low, j = hit
         if not jac:
             return r, (p, q)
+        if j is not None:
+            return r, (p, q), j
         # the amplitudes follow theta (variable projection): differentiate the least
         # squares solution on whichever edge of the feasible set it lies
-        da, db = da * wts[:, None], db * wts[:, None]
+        _, _, da, db = geom.model(theta, jac=True)  # fresh arrays (but the zeros)
+        da *= wcol
+        if with_nb:
+            db *= wcol
         dp, dq = _amplitude_derivatives(a, b, uw, da, db, p, q, top)
-        j = np.zeros((len(r), 4))
-        j[:-5] = -(p * da + q * db) - a[:, None] * dp[None, :] - b[:, None] * dq[None, :]
+        j = np.empty((n + 5, 4))
+        # -(p da + q db) - a dp - b dq, in that order; without neighbours q db and b dq
+        # are +0 (adding +0 still turns -0 into +0, so that stays)
+        jd = j[:n]
+        np.multiply(da, p, out=jd)
+        if with_nb:
+            jd += q * db
+        else:
+            jd += 0.0
+        np.negative(jd, out=jd)
+        jd -= a[:, None] * dp[None, :]
+        if with_nb:
+            jd -= b[:, None] * dq[None, :]
+        j[n:] = 0.0
         j[-5, 2] = unit / (10.0 * scale)
         j[-4, 1] = unit * SPREAD_PRIOR / (10.0 * scale)
         if theta[3] < 0:
@@ -885,6 +1050,7 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
         if sp_low > 0:
             j[-1, 1] = -unit / sigma
             j[-1, 0] = unit * theta[1] / sigma
+        hit[6] = j
         return r, (p, q), j
 
     best = None
@@ -908,12 +1074,21 @@ def _fit(geom: _Geometry, data: list[np.ndarray | None], scale: float, top: floa
     return theta, amps, 1.0 - sse / total, err
 
 
+@functools.lru_cache(maxsize=8)
+def _start_grids(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sigma and edge grids of ``_starts`` (read-only; the same for every element)."""
+    sig_grid = np.geomspace(0.5 * scale, 40.0 * scale, 18)
+    z_grid = np.linspace(-3.0, 3.0, 13)
+    sig_grid.flags.writeable = False
+    z_grid.flags.writeable = False
+    return sig_grid, z_grid
+
+
 def _starts(geom: _Geometry, data, scale: float) -> list[tuple[float, float, float, float]]:
     """Start points from a grid: one sigma shared by the sides, each side's own edge
     position and amplitude on the 1-D ramp (the part of a profile before the middle of a
     gap, where a neighbour's shadow is small)."""
-    sig_grid = np.geomspace(0.5 * scale, 40.0 * scale, 18)
-    z_grid = np.linspace(-3.0, 3.0, 13)
+    sig_grid, z_grid = _start_grids(scale)
     total = np.zeros(len(sig_grid))
     best_z: dict[str, np.ndarray] = {}
     for s, u in zip(geom.sides, data):
@@ -925,10 +1100,17 @@ def _starts(geom: _Geometry, data, scale: float) -> list[tuple[float, float, flo
             u, t = u[keep], t[keep]
         sig = sig_grid[:, None, None]
         e = z_grid[None, :, None] * sig
-        m = _cdf((e - t[None, None, :]) / sig)  # (S, Z, n)
-        den = (m * m).sum(axis=2)
-        amp = np.clip((m * u).sum(axis=2) / np.maximum(den, 1e-12), 0.0, None)
-        sse = ((u - amp[..., None] * m) ** 2).sum(axis=2) / float(u @ u)
+        arg = e - t[None, None, :]
+        arg /= sig
+        m = _cdf(arg)  # (S, Z, n)
+        sq = m * m
+        den = sq.sum(axis=2)
+        np.multiply(m, u, out=sq)
+        amp = np.clip(sq.sum(axis=2) / np.maximum(den, 1e-12), 0.0, None)
+        np.multiply(amp[..., None], m, out=sq)
+        np.subtract(u, sq, out=sq)
+        sq *= sq
+        sse = sq.sum(axis=2) / float(u @ u)
         j = np.argmin(sse, axis=1)
         total += sse[np.arange(len(sig_grid)), j]
         best_z[s.name] = z_grid[j]
@@ -966,15 +1148,21 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
         a = jac.T @ jac
         improved = False
         rel = 0.0
+        # a + lam diag(diag(a) + 1e-9): off the diagonal a + (lam 0 = +0), on it one sum
+        base = a + 0.0
+        dd = a.diagonal() + 1e-9
+        ng = -g
         for _ in range(10):
+            m = base.copy()
+            m.ravel()[::5] += lam * dd
             try:
-                delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
+                delta = np.linalg.solve(m, ng)
             except np.linalg.LinAlgError:
                 lam *= 10
                 continue
             cand = np.minimum(np.maximum(theta + delta, lo), hi)
             r2, amps2 = solve(cand)
-            sse2 = float(r2 @ r2)
+            sse2 = float(r2.dot(r2))
             if sse2 < sse:
                 rel = (sse - sse2) / max(sse, 1e-12)
                 theta, amps, sse = cand, amps2, sse2
@@ -982,8 +1170,11 @@ def _levenberg_marquardt(solve, theta: np.ndarray, scale: float, iters: int = 30
                 improved = True
                 break
             lam *= 4
-        if not improved or rel < 1e-4 or (np.abs(delta[1:]) < 0.01 * scale).all() \
-                and abs(delta[0]) < 1e-3:
+        if not improved or rel < 1e-4:
+            break
+        d0, d1, d2, d3 = delta.tolist()
+        if abs(d1) < 0.01 * scale and abs(d2) < 0.01 * scale and abs(d3) < 0.01 * scale \
+                and abs(d0) < 1e-3:
             break
         r, amps, jac = solve(theta, True)
     r, amps = solve(theta)
@@ -1037,84 +1228,136 @@ MAX_EDGE_BOXES = 6
 MAX_EDGE_FITS = 8
 
 
-def _edge_maps(img: np.ndarray, flat: int) -> dict[str, np.ndarray]:
+#: image rows per slab of the edge search: its temporaries stay small (no fresh pages)
+_SLAB = 128
+
+
+def _edge_points(img: np.ndarray, flat: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per side name, pixels on a straight element edge that a shadow ramp leaves:
     the pixel and the next one inside agree (a flat fill), the first pixel outside differs
     by >= 2 levels, and beyond it the outside keeps lightening, monotonically, for three more
     pixels (a blurred falloff; a border or an anti-aliased edge is flat after one pixel).
-    Luma x 10 in int16; ``right``/``left`` maps are transposed (rows are columns)."""
-    lum = (img[..., 0].astype(np.int16) * 3 + img[..., 1].astype(np.int16) * 6
-           + img[..., 2].astype(np.int16))
-    out: dict[str, np.ndarray] = {}
-    for axis, far, near in ((0, "bottom", "top"), (1, "right", "left")):
-        # d[k] = L[k + 1] - L[k] along the axis; left/right transposed, contiguous
-        d = np.diff(lum if axis == 0 else np.ascontiguousarray(lum.T), axis=0)
-        n = d.shape[0]
-        if n < 6:
-            out[far] = out[near] = np.zeros((0, 0), bool)
+    Luma x 10 in int16. Returns (rows, columns) in row order, of the map each side would
+    be: ``right``/``left`` transposed (a row is an image column).
+
+    Such a pixel sits on a steep step (>= 20, two levels), rare on a page: the steps are
+    found slab by slab and the other conditions tested at them alone."""
+    H, W = img.shape[:2]
+    n0, n1 = H - 1, W - 1  # differences along each axis
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {k: [] for k in _SIDES}
+    for y0 in range(0, H, _SLAB):
+        y1 = min(H, y0 + _SLAB)
+        a0 = max(0, y0 - 3)
+        blk = img[a0: min(H, y1 + 4)]
+        # 3 R + 6 G + B: small whole numbers, exact in float32 whatever the summation
+        lum = (blk.astype(np.float32) @ _LUMA10).astype(np.int16)
+        if n0 >= 6 and len(lum) >= 5:
+            # down the columns: d[j] = L[j + 1] - L[j] (slab rows; image row i = a0 + j),
+            # the steep steps where the two steps after (far) or before (near) lighten
+            # outwards; the rest tested at those alone
+            d = np.subtract(lum[1:], lum[:-1])
+            st = np.abs(d) >= 20
+            s2 = d[:-1] + d[1:]
+            flat_d = d.ravel()
+            # the far side (bottom) at row i: fill i-1..i (|d[i-1]| flat), the step d[i],
+            # the outside lightening: d[i+1..i+3] >= -5 and d[i+2] + d[i+3] >= 10
+            lo, hi = max(y0, 1) - a0, min(y1, n0 - 3) - a0
+            if hi > lo:
+                f = np.flatnonzero(st[lo:hi] & (s2[lo + 2: hi + 2] >= 10)) + lo * W
+                ok = (np.abs(flat_d[f - W]) <= flat) & (flat_d[f + W] >= -5) \
+                    & (flat_d[f + 2 * W] >= -5) & (flat_d[f + 3 * W] >= -5)
+                f = f[ok]
+                parts["bottom"].append((f // W + a0, f % W))
+            # the near side (top) at row i + 1: fill i+1..i+2 (|d[i+1]| flat), the step
+            # d[i], the outside lightening upwards: d[i-3..i-1] <= 5, d[i-3] + d[i-2] <= -10
+            lo, hi = max(y0, 3) - a0, min(y1, n0 - 1) - a0
+            if hi > lo:
+                f = np.flatnonzero(st[lo:hi] & (s2[lo - 3: hi - 3] <= -10)) + lo * W
+                ok = (np.abs(flat_d[f + W]) <= flat) & (flat_d[f - W] <= 5) \
+                    & (flat_d[f - 2 * W] <= 5) & (flat_d[f - 3 * W] <= 5)
+                f = f[ok]
+                parts["top"].append((f // W + a0 + 1, f % W))
+        if n1 >= 6:
+            # along the rows, the same per row (maps transposed: row = column i, col = y)
+            rows = lum[y0 - a0: y1 - a0]
+            d = np.subtract(rows[:, 1:], rows[:, :-1])
+            st = np.abs(d) >= 20
+            s2 = d[:, :-1] + d[:, 1:]
+            flat_d = d.ravel()
+            # far (right) at column i in 1..n1-4
+            g = np.flatnonzero(st[:, 1:n1 - 3] & (s2[:, 3:n1 - 1] >= 10))
+            r, i = np.divmod(g, n1 - 4)
+            f = r * n1 + i + 1
+            ok = (np.abs(flat_d[f - 1]) <= flat) & (flat_d[f + 1] >= -5) \
+                & (flat_d[f + 2] >= -5) & (flat_d[f + 3] >= -5)
+            parts["right"].append((i[ok] + 1, r[ok] + y0))
+            # near (left) at column i + 1, i in 3..n1-2
+            g = np.flatnonzero(st[:, 3:n1 - 1] & (s2[:, 0:n1 - 4] <= -10))
+            r, i = np.divmod(g, n1 - 4)
+            f = r * n1 + i + 3
+            ok = (np.abs(flat_d[f + 1]) <= flat) & (flat_d[f - 1] <= 5) \
+                & (flat_d[f - 2] <= 5) & (flat_d[f - 3] <= 5)
+            parts["left"].append((i[ok] + 4, r[ok] + y0))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, ps in parts.items():
+        if not ps:
+            out[name] = (np.zeros(0, np.intp), np.zeros(0, np.intp))
             continue
-        ad = np.abs(d)
-        fl, st = ad <= flat, ad >= 20
-        up, dn = d >= -5, d <= 5
-        s2 = d[:-1] + d[1:]
-        m = np.zeros((n + 1,) + d.shape[1:], bool)
-        # the far side (bottom, right) at pixel k: fill k-1..k, outside k+1.. lightening
-        v = m[1:n - 3]  # and-ed in place: no temporaries
-        np.greater_equal(s2[3:n - 1], 10, out=v)
-        for part in (fl[0:n - 4], st[1:n - 3], up[2:n - 2], up[3:n - 1], up[4:n]):
-            v &= part
-        m2 = np.zeros_like(m)
-        # the near side (top, left) at pixel k: fill k..k+1, outside k-1.. lightening
-        v = m2[4:n]
-        np.less_equal(s2[0:n - 4], -10, out=v)
-        for part in (fl[4:n], st[3:n - 1], dn[2:n - 2], dn[1:n - 3], dn[0:n - 4]):
-            v &= part
-        out[far], out[near] = m, m2
+        rr = np.concatenate([p[0] for p in ps])
+        cc = np.concatenate([p[1] for p in ps])
+        if name in ("right", "left"):  # found row by row of the image: to map row order
+            o = np.argsort(rr * H + cc, kind="stable")
+            rr, cc = rr[o], cc[o]
+        out[name] = (rr, cc)
     return out
 
 
-def _runs(m: np.ndarray, minlen: int, gap: int) -> list[tuple[int, int, int]]:
-    """(row, start, end exclusive) of runs of True of length >= ``minlen`` per row, runs
-    on one row closer than ``gap`` joined."""
-    rows = np.flatnonzero(m.sum(axis=1) >= minlen)
-    if len(rows) == 0:
+def _runs(points: tuple[np.ndarray, np.ndarray], minlen: int,
+          gap: int) -> list[tuple[int, int, int]]:
+    """(row, start, end exclusive) of runs of points (in row order) of length >= ``minlen``
+    per row, runs on one row closer than ``gap`` joined; rows of fewer points skipped.
+    Joined runs are the chains of points on a row less than ``gap`` + 2 columns apart."""
+    rows, cols = points
+    if len(rows) < minlen:
         return []
-    sub = m[rows]
-    p = np.zeros((len(rows), sub.shape[1] + 2), np.int8)
-    p[:, 1:-1] = sub
-    d = np.diff(p, axis=1)
-    rs, cs = np.nonzero(d == 1)
-    _, ce = np.nonzero(d == -1)
-    out: list[tuple[int, int, int]] = []
-    cur = None
-    for r, a, b in zip(rs.tolist(), cs.tolist(), ce.tolist()):
-        if cur is not None and cur[0] == r and a - cur[2] <= gap:
-            cur = (r, cur[1], b)
-            continue
-        if cur is not None and cur[2] - cur[1] >= minlen:
-            out.append((int(rows[cur[0]]), cur[1], cur[2]))
-        cur = (r, a, b)
-    if cur is not None and cur[2] - cur[1] >= minlen:
-        out.append((int(rows[cur[0]]), cur[1], cur[2]))
-    return out
+    brk = np.flatnonzero(rows[1:] != rows[:-1]) + 1
+    first = np.r_[0, brk]
+    count = np.diff(np.r_[first, len(rows)])
+    keep = np.repeat(count >= minlen, count)
+    if not keep.any():
+        return []
+    rows, cols = rows[keep], cols[keep]
+    cut = np.flatnonzero((rows[1:] != rows[:-1]) | (cols[1:] - cols[:-1] > gap + 1)) + 1
+    starts = np.r_[0, cut]
+    ends = np.r_[cut, len(rows)] - 1
+    a, b = cols[starts], cols[ends] + 1
+    long = b - a >= minlen
+    return list(zip(rows[starts][long].tolist(), a[long].tolist(), b[long].tolist(), strict=True))
 
 
 def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
                      known: Sequence[tuple[int, int, int, int]]):
     """Boxes of flat elements whose only edge is their shadow (a white card on a white
     page, a popover, a coloured button with a large shadow), which the layout does not
-    find: straight shadowed edges (``_edge_maps``) on two opposite sides with the same
+    find: straight shadowed edges (``_edge_points``) on two opposite sides with the same
     extent and the same fill, closed by the other two sides' edges where they show.
     Returns [(box, radius)], boxes matching a known one left out."""
     H, W = image.shape[:2]
     step = max(1, int(scale))  # at device scale 2 the search runs on every other pixel
     img = image[::step, ::step] if step > 1 else image
-    maps = _edge_maps(img, 30 if lossy else 10)
+    points = _edge_points(img, 30 if lossy else 10)
     minlen = max(8, int(round(EDGE_RUN * scale / step)))
-    runs = {k: _runs(m, minlen, max(3, int(round(8 * scale / step)))) for k, m in maps.items()}
+    runs = {k: _runs(p, minlen, max(3, int(round(8 * scale / step)))) for k, p in points.items()}
     if not any(runs.values()):
         return []
-    lum = img.astype(np.float32) @ _LUMA.astype(np.float32)
+    # the luma of the few rows looked at (the same float32 values as the whole image's)
+    lum_rows: dict[int, np.ndarray] = {}
+
+    def lum(y: int) -> np.ndarray:
+        row = lum_rows.get(y)
+        if row is None:
+            row = lum_rows[y] = img[y].astype(np.float32) @ _LUMA32
+        return row
     reach = int(round(40 * scale / step))
     min_side = int(math.ceil(MIN_SIDE * scale / step))
     boxes: list[tuple[int, int, int, int, float]] = []
@@ -1124,7 +1367,7 @@ def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
         return both >= 0.7 * max(r1[2] - r1[1], r2[2] - r2[1])
 
     def same_fill(p1, p2) -> bool:
-        return abs(float(lum[p1]) - float(lum[p2])) <= (4.0 if lossy else 2.0)
+        return abs(float(lum(p1[0])[p1[1]]) - float(lum(p2[0])[p2[1]])) <= (4.0 if lossy else 2.0)
 
     def cross(runs_a, runs_b, lo: int, hi: int, a0: int, a1: int, pick_max: bool):
         """The run of runs_b at position in [lo, hi] covering most of a0..a1."""
@@ -1194,8 +1437,8 @@ def _edge_candidates(image: np.ndarray, scale: float, lossy: bool,
                 continue  # closed by its sides already
             # walk the middle row out from the runs' ends while it keeps the fill
             ym = (yt + yb) // 2
-            fill = float(lum[yt, mid])
-            row = lum[ym]
+            fill = float(lum(yt)[mid])
+            row = lum(ym)
             ends = []
             for start, stepx in ((min(a, c), -1), (max(b, d) - 1, 1)):
                 xx, n = start, 0
