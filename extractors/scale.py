@@ -30,8 +30,10 @@ WORKING_MAX_PIXELS = 6_000_000
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
-    # integer luma; lines differ from their background by far more than rounding
-    return (image[..., 0].astype(np.int16) * 3 + image[..., 1] * 6 + image[..., 2]) // 10
+    # integer luma; lines differ from their background by far more than rounding (every
+    # channel widened first: a uint8 channel times 6 would wrap)
+    i = image.astype(np.int16)
+    return (i[..., 0] * 3 + i[..., 1] * 6 + i[..., 2]) // 10
 
 
 def _line_pixels(gray: np.ndarray, thickness: int, tol: int) -> int:
