@@ -33,27 +33,37 @@ def _gray(image: np.ndarray) -> np.ndarray:
     # integer luma; lines differ from their background by far more than rounding (every
     # channel widened first: a uint8 channel times 6 would wrap)
     i = image.astype(np.int16)
-    return (i[..., 0] * 3 + i[..., 1] * 6 + i[..., 2]) // 10
+    return ((i[..., 0] * 3 + i[..., 1] * 6 + i[..., 2]) // 10).astype(np.uint8)
 
 
-def _line_pixels(gray: np.ndarray, thickness: int, tol: int) -> int:
-    """Pixels of horizontal lines exactly ``thickness`` rows tall: rows equal to each other,
-    different from the row above and the row below (which may differ from each other: a
-    card border separates the card from the page)."""
+def _line_counts(gray: np.ndarray, tol: int) -> tuple[int, int, int]:
+    """Pixels of horizontal lines exactly 1, 2 and 3 rows tall: rows equal to each other
+    (within ``tol``), different from the row above and the row below (which may differ from
+    each other: a card border separates the card from the page), running straight for
+    ``MIN_LINE_RUN`` pixels. All from one difference of neighbouring rows of the uint8
+    luma (OpenCV on 0/255 masks: no wider temporaries)."""
     h = gray.shape[0]
-    t = thickness
-    if h < t + 2:
-        return 0
-    above = gray[: h - t - 1]
-    below = gray[t + 1:]
-    first = gray[1: h - t]
-    last = gray[t: h - 1]
-    mask = (np.abs(first - above) > MIN_CONTRAST) & (np.abs(last - below) > MIN_CONTRAST)
-    for k in range(1, t):
-        mask &= np.abs(gray[1 + k: h - t + k] - first) <= tol
-    # the line's own thickness is exactly t: the row after the line is background again
-    run = cv2.erode(mask.astype(np.uint8), np.ones((1, MIN_LINE_RUN), np.uint8))
-    return int(run.sum())
+    if h < 3:
+        return 0, 0, 0
+    a = cv2.absdiff(gray[1:], gray[:-1])                 # a[i] = |row i+1 - row i|
+    step = cv2.compare(a, MIN_CONTRAST, cv2.CMP_GT)      # rows i and i+1 differ
+    flat = cv2.compare(a, tol, cv2.CMP_LE)               # rows i and i+1 agree
+    kernel = np.ones((1, MIN_LINE_RUN), np.uint8)
+    out = []
+    for t in (1, 2, 3):
+        if h < t + 2:
+            out.append(0)
+            continue
+        # a line in rows i+1 .. i+t: a step into it and out of it, equal rows inside
+        mask = cv2.bitwise_and(step[: h - t - 1], step[t: h - 1])
+        if t >= 2:
+            mask = cv2.bitwise_and(mask, flat[1: h - t])
+        if t == 3:
+            same = cv2.compare(cv2.absdiff(gray[3: h - 1], gray[1: h - 3]), tol, cv2.CMP_LE)
+            mask = cv2.bitwise_and(mask, same)
+        # the line's own thickness is exactly t: the row after the line is background again
+        out.append(cv2.countNonZero(cv2.erode(mask, kernel)))
+    return out[0], out[1], out[2]
 
 
 def detect_scale(image: np.ndarray, *, tol: int = 2) -> float:
@@ -65,9 +75,9 @@ def detect_scale(image: np.ndarray, *, tol: int = 2) -> float:
         y0, x0 = (h - ch) // 2, (w - cw) // 2
         image = image[y0: y0 + ch, x0: x0 + cw]
     gray = _gray(image)
-    counts = {}
-    for t in (1, 2, 3):
-        counts[t] = _line_pixels(gray, t, tol) + _line_pixels(gray.T, t, tol)
+    rows = _line_counts(gray, tol)
+    cols = _line_counts(np.ascontiguousarray(gray.T), tol)
+    counts = {t: rows[t - 1] + cols[t - 1] for t in (1, 2, 3)}
     total = sum(counts.values())
     if total < 4 * MIN_LINE_RUN:
         return 1.0
