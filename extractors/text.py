@@ -556,7 +556,8 @@ def _label_crops(inked: np.ndarray, pat: np.ndarray, ch: np.ndarray, cw: np.ndar
     for i, a, h_, w_ in zip(range(n), pat.tolist(), ch.tolist(), cw.tolist(), strict=True):
         canvas[oy[i]:oy[i] + h_, ox[i]:ox[i] + w_] = inked[a:a + h_ * w_].reshape(h_, w_)
     # BBDT: the same labels and stats as the default (Spaghetti), faster
-    st = cv2.connectedComponentsWithStatsWithAlgorithm(canvas, 8, cv2.CV_32S, cv2.CCL_BBDT)[2][1:].astype(np.int64)
+    st = cv2.connectedComponentsWithStatsWithAlgorithm(canvas, 8, cv2.CV_32S, cv2.CCL_BBDT)[2]
+    st = st[1:].astype(np.int64)
     # the crop of each component: its shelf from its top, then the crop from its left
     key = shelf[order] * (wd + 1) + ox[order]  # increasing: shelves in order, left to right
     at = np.searchsorted(np.array(shelf_y), st[:, 1], "right") - 1

@@ -11,7 +11,6 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
