@@ -591,20 +591,42 @@ def _count_colours(flat: np.ndarray):
     the pixels are sorted and a 2**24-entry lookup table maps colours to values (only the
     pages of it that colours touch are ever written)."""
     n = flat.size
-    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    change = np.empty(n, bool)
+    change[:1] = True
+    np.not_equal(flat[1:], flat[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
     if len(starts) <= n // 2:
         run_code = flat[starts]
         run_len = np.diff(np.r_[starts, n])
-        # a stable LSD radix sort (16 low bits, then red): numpy's radix sorts of 16- and
-        # 8-bit keys are several times faster than its sort of 32-bit ones
-        o = np.argsort((run_code & 0xFFFF).astype(np.uint16), kind="stable")
-        o = o[np.argsort((run_code >> 16).astype(np.uint8)[o], kind="stable")]
-        s = run_code[o]
-        first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-        uniq = s[first]
-        counts = np.add.reduceat(run_len[o], first)
-        inv = np.empty(len(run_code), np.intp)
-        inv[o] = np.repeat(np.arange(len(uniq)), np.diff(np.r_[first, len(s)]))
+        # no sort: the runs' (red, green) pairs are ranked through a 65536-entry table, and
+        # (pair rank, blue) is a dense key a bincount sums run lengths over (a UI page has a
+        # few thousand pairs, so a table of some hundred thousand bins); its non-empty bins
+        # in order are the distinct colours, ascending
+        rg = run_code >> 8
+        has_rg = np.bincount(rg, minlength=1 << 16) > 0
+        rg_rank = np.cumsum(has_rg) - 1
+        bins = int(rg_rank[-1] + 1) << 8
+        if bins <= n:
+            key = rg_rank[rg] << 8
+            key |= run_code & 255
+            counts = np.bincount(key, weights=run_len, minlength=bins)
+            dense = np.flatnonzero(counts > 0)  # (a float array's nonzero is several times slower)
+            counts = counts[dense].astype(np.int64)
+            uniq = ((np.flatnonzero(has_rg)[dense >> 8] << 8) | (dense & 255)).astype(flat.dtype)
+            rank = np.zeros(bins, np.int32)
+            rank[dense] = np.arange(len(dense), dtype=np.int32)
+            inv = rank[key]
+        else:  # many (red, green) pairs (photos): a stable LSD radix sort of the runs instead
+            # (16 low bits, then red: numpy's radix sorts of 16- and 8-bit keys are several
+            # times faster than its sort of 32-bit ones)
+            o = np.argsort((run_code & 0xFFFF).astype(np.uint16), kind="stable")
+            o = o[np.argsort((run_code >> 16).astype(np.uint8)[o], kind="stable")]
+            s = run_code[o]
+            first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+            uniq = s[first]
+            counts = np.add.reduceat(run_len[o], first)
+            inv = np.empty(len(run_code), np.intp)
+            inv[o] = np.repeat(np.arange(len(uniq)), np.diff(np.r_[first, len(s)]))
 
         def per_pixel(values: np.ndarray) -> np.ndarray:
             return np.repeat(values[inv], run_len)
