@@ -677,9 +677,9 @@ def _core_and_pairs(labels: np.ndarray):
     return m, (np.concatenate([hp, vp]), np.concatenate([hp + 1, vp + w]))
 
 
-def _runs(labels: np.ndarray, transpose: bool = False):
-    """Same-label runs along rows (of ``labels.T`` when ``transpose``): (row, start,
-    length, label) arrays."""
+def _runs(labels: np.ndarray, transpose: bool = False, min_len: int = 1):
+    """Same-label runs along rows (of ``labels.T`` when ``transpose``), those at least
+    ``min_len`` long: (row, start, length, label) arrays."""
     if transpose:
         import cv2
 
@@ -691,8 +691,11 @@ def _runs(labels: np.ndarray, transpose: bool = False):
     np.not_equal(flat[1:], flat[:-1], out=change[1:])
     change[::w] = True  # runs never cross rows: column 0 always starts one
     starts = np.flatnonzero(change)
-    rows = starts // w
     lengths = np.diff(np.r_[starts, h * w])
+    if min_len > 1:
+        keep = np.flatnonzero(lengths >= min_len)
+        starts, lengths = starts[keep], lengths[keep]
+    rows = starts // w
     return rows, starts - rows * w, lengths, flat[starts]
 
 
@@ -731,9 +734,9 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
     blend_px = np.zeros(k, np.int64)
     example: dict[int, tuple[int, int, int, int]] = {}
     for transpose in (False, True):
-        rows, cols, lengths, lbl = _runs(labels, transpose)
+        rows, cols, lengths, lbl = _runs(labels, transpose, min_len)
         n_rows = labels.shape[1 if transpose else 0]
-        sel = (lengths >= min_len) & need1[lbl] & (rows > 0) & (rows < n_rows - 1)
+        sel = need1[lbl] & (rows > 0) & (rows < n_rows - 1)
         if not sel.any():
             continue
         rows, cols, lengths, lbl = rows[sel], cols[sel], lengths[sel], lbl[sel]
@@ -745,13 +748,11 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
         pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
         r = rows[rid]
         # packed colour of pixel (r + k across the run, pos along it)
-        if transpose:
-            def at(k, pos=pos, r=r):
-                return flat_codes[pos * width + r + k]
-        else:
-            def at(k, pos=pos, r=r):
-                return flat_codes[(r + k) * width + pos]
-        pc, pa, pb = at(0), at(-1), at(1)
+        base, step = (pos * width + r, 1) if transpose else (r * width + pos, width)
+
+        def at(k, base=base, step=step):
+            return flat_codes[base + k * step]
+        pc, pa, pb = flat_codes[base], at(-1), at(1)
         if lossy:
             c, a, b = _planes(pc), _planes(pa), _planes(pb)
             is_blend = _between(c, a, b, tol)
@@ -769,7 +770,7 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
                                    (pb, at(np.where(r < n_rows - 2, 2, n_rows - 1 - r)), r < n_rows - 2)):
                 i = np.flatnonzero((_sq_dist(pc, p2) >= 35) & inside)
                 is_blend[i] |= _fading(_planes(pc[i]), _planes(p1[i]), _planes(p2[i]))
-        frac = np.bincount(rid, weights=is_blend, minlength=len(rows)) / samples
+        frac = np.bincount(rid[is_blend], minlength=len(rows)) / samples  # (whole-number sums: exact)
         line_px += np.bincount(lbl, weights=lengths, minlength=k)[:k].astype(np.int64)
         blend_px += np.bincount(lbl, weights=lengths * frac, minlength=k)[:k].astype(np.int64)
         # the longest non-blend run of each cluster is an example box
