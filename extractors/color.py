@@ -744,8 +744,9 @@ def _line_evidence(codes: np.ndarray, labels: np.ndarray, need: np.ndarray, loss
         # matter for blending; sample each run's pixels (up to 32 evenly spaced)
         samples = np.minimum(lengths, 32)
         rid = np.repeat(np.arange(len(rows)), samples)
-        offs = np.arange(samples.sum()) - np.repeat(np.cumsum(samples) - samples, samples)
-        pos = cols[rid] + (offs * lengths[rid]) // samples[rid]
+        offs = np.arange(len(rid)) - (np.cumsum(samples) - samples)[rid]
+        # offs * length // samples, exactly: samples is the length up to 32, else 32
+        pos = cols[rid] + ((offs * np.maximum(lengths, 32)[rid]) >> 5)
         r = rows[rid]
         # packed colour of pixel (r + k across the run, pos along it)
         base, step = (pos * width + r, 1) if transpose else (r * width + pos, width)
