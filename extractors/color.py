@@ -72,8 +72,8 @@ Units and limits
     merge radius of the background merges with it. An undetected device scale (a 2x
     screenshot without hairlines, not told) doubles sizes: buttons can be missed.
     The status hue families are conventions: an orange brand colour reads as warning.
-    Typical cost on one core for 1440x900: palette and roles ~20-45 ms (without the
-    detectors), text lines ~50-100 ms, boxes ~80-100 ms.
+    Typical cost on one core for 1440x900: palette and roles ~20-45 ms, plus the
+    detectors it runs on a ~1x image: text lines ~10-35 ms, boxes ~15-35 ms.
 
 Pure and deterministic: no I/O, same input, same output (ties broken by colour value).
 """
