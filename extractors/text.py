@@ -388,6 +388,12 @@ def _seg_median_u8(vals: np.ndarray, seg: np.ndarray, n: int) -> tuple[np.ndarra
     return (lo + hi) / 2, cnt
 
 
+def _seg_count(mask: np.ndarray, pat: np.ndarray) -> np.ndarray:
+    """True values of a boolean array in each of its segments (non-empty, starting at
+    ``pat``): where the true values lie, against the segment starts."""
+    return np.diff(np.searchsorted(np.flatnonzero(mask), np.r_[pat, len(mask)]))
+
+
 def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> list[TextLine]:
     """Measure every line box (step 4 of the module doc). The per-pixel steps run on all
     crops at once, laid end to end in one buffer (every operation is elementwise or per
@@ -416,20 +422,21 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     fd = np.abs(fpix - bg[fseg])
     uni = np.maximum(np.maximum(fd[:, 0], fd[:, 1]), fd[:, 2]) <= FRAME_TOL
     ok = np.bincount(fseg[uni], minlength=n) >= MIN_FRAME_UNIFORM * nf
-    # crops, end to end: pixel rows of uint8 RGB
+    # crops, end to end: pixel rows (float32 RGB) minus the crop's background, exact (bg
+    # is a multiple of 0.5)
     sel = np.flatnonzero(ok)
     if not len(sel):
         return []
     npx = ch[sel] * cw[sel]
-    pix = np.concatenate([image[y0:y1, x0:x1].reshape(-1, 3) for y0, y1, x0, x1 in zip(
-        cy0[sel].tolist(), cy1[sel].tolist(), cx0[sel].tolist(), cx1[sel].tolist(), strict=True)])
-    pseg = np.arange(len(sel)).repeat(npx)
     pat = npx.cumsum() - npx
     bgs = bg[sel]
-    # channel by channel: repeating a channel is much cheaper than repeating rows of three
-    diff = pix.astype(np.float32)
-    for c in range(3):
-        diff[:, c] -= bgs[:, c].repeat(npx)
+    diff = np.empty((int(npx.sum()), 3), np.float32)
+    # OpenCV: numpy's mixed uint8 - float32 loop is several times slower
+    for y0, y1, x0, x1, a, b_, bg_ in zip(cy0[sel].tolist(), cy1[sel].tolist(), cx0[sel].tolist(),
+                                          cx1[sel].tolist(), pat.tolist(), (pat + npx).tolist(),
+                                          bgs.tolist(), strict=True):
+        cv2.subtract(image[y0:y1, x0:x1], (*bg_, 0.0), dst=diff[a:b_].reshape(y1 - y0, x1 - x0, 3),
+                     dtype=cv2.CV_32F)
     sq = diff * diff
     # squared distance from the background; exact in float32 in any order (bg is a multiple
     # of 0.5, so every term is a multiple of 0.25 below 2**16)
@@ -439,7 +446,7 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     # columns reach that) can be it
     top = np.maximum.reduceat(dist2, pat)
     kk = np.maximum(3, npx // 500)
-    n_top = np.add.reduceat(dist2 == top.repeat(npx), pat, dtype=np.int64)
+    n_top = _seg_count(dist2 == top.repeat(npx), pat)
     far2 = top.astype(np.float64)
     alive = top >= MIN_CONTRAST ** 2
     for i in np.flatnonzero(alive & (n_top < kk)).tolist():
@@ -460,13 +467,16 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     inky = dist2 >= np.where(alive, thr, np.inf).astype(np.float32).repeat(npx)
     ink_rgb = np.zeros((len(sel), 3), np.float32)
     if inky.any():
-        ink_rgb[alive] = _seg_median_u8(pix[inky], pseg[inky], len(sel))[0][alive]
+        at = np.flatnonzero(inky)
+        ps = np.searchsorted(pat, at, "right") - 1
+        # the pixels back from their differences (exact)
+        ink_rgb[alive] = _seg_median_u8((diff[at] + bgs[ps]).astype(np.uint8), ps, len(sel))[0][alive]
     d = ink_rgb - bgs
     dd = (d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]  # exact: see dist2
     alive &= dd >= MIN_CONTRAST ** 2
     # coverage: projection on the background-ink segment (a matrix product per crop, as
     # BLAS rounds it), clipped to [0, 1]
-    cov = np.zeros(len(pix), np.float32)
+    cov = np.zeros(len(diff), np.float32)
     ddc = np.where(alive, dd, 1.0).astype(np.float32)
     v = d / ddc[:, None]
     for i in np.flatnonzero(alive).tolist():
@@ -475,10 +485,10 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     np.maximum(cov, 0.0, out=cov)
     np.minimum(cov, 1.0, out=cov)
     fg = dist2 > FRAME_TOL ** 2
-    n_fg = np.add.reduceat(fg, pat, dtype=np.int64)
+    n_fg = _seg_count(fg, pat)
     alive &= n_fg > 0
     # distance from the background-ink ramp, channel by channel (as cov[fg][:, None] * d)
-    resid = np.zeros(len(pix), np.float32)
+    resid = np.zeros(len(diff), np.float32)
     for c in range(3):
         off = cov * d[:, c].repeat(npx)
         np.subtract(diff[:, c], off, out=off)
@@ -488,7 +498,7 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     lim32 = lim.astype(np.float32)
     lim32 = np.where(lim32 > lim, np.nextafter(lim32, np.float32(-np.inf)), lim32)
     far = (resid > lim32.repeat(npx)) & fg
-    alive &= np.add.reduceat(far, pat, dtype=np.int64) <= MAX_OFF_RAMP * n_fg
+    alive &= _seg_count(far, pat) <= MAX_OFF_RAMP * n_fg
     inked = (cov >= INK).view(np.uint8)
     live = np.flatnonzero(alive)
     return _glyph_lines(cov, inked, pat[live], ch[sel[live]], cw[sel[live]], cx0[sel[live]],
