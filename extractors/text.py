@@ -526,7 +526,15 @@ def _seg_median(vals: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
     """``_median`` of each segment (``seg`` sorted; NaN where empty), in the values' own
     arithmetic: (a + b) / 2 of the two middle values."""
     cnt = np.bincount(seg, minlength=n)
-    s = vals[np.lexsort((vals, seg))]
+    bits = vals.view(np.int32) if vals.dtype == np.float32 else vals
+    if bits.dtype in (np.int32, np.int64) and len(vals) and bits.min() >= 0 and bits.max() < 2 ** 31:
+        # non-negative int32-sized values or float32 (whose bits then order as its values
+        # do): one sort of (segment, bits) in an int64 does what the two-key sort does
+        key = (seg.astype(np.int64) << 32) | bits
+        key.sort()
+        s = key.astype(np.int32).view(vals.dtype) if vals.dtype == np.float32 else key & 0xFFFFFFFF
+    else:
+        s = vals[np.lexsort((vals, seg))]
     at = cnt.cumsum() - cnt
     full = cnt > 0
     lo, hi = at[full] + (cnt[full] - 1) // 2, at[full] + cnt[full] // 2
@@ -638,18 +646,11 @@ def _glyph_lines(cov: np.ndarray, inked: np.ndarray, pat: np.ndarray, ch: np.nda
     hts, hseg = hts[tall], hseg[tall]
     nh = np.bincount(hseg, minlength=nl)
     alive &= nh >= 2
-    # height clusters line by line (plain Python), on heights sorted once
+    # height clusters of all lines at once, on heights sorted once
     k = alive[hseg]
     hts, hseg = hts[k], hseg[k]
     hts = hts[np.lexsort((hts, hseg))]
-    hs, lg = hts.tolist(), np.log(hts).tolist()
-    clusters = np.zeros((nl, 4))
-    a = 0
-    for i in np.flatnonzero(alive).tolist():
-        b = a + int(nh[i])
-        clusters[i] = _height_clusters(hs[a:b], lg[a:b])
-        a = b
-    x_height, x_count, cap_height, cap_count = clusters.T
+    x_height, x_count, cap_height, cap_count = _height_clusters(hts, hseg, nh * alive)
     # text: most glyph heights sit at the x-height or the tall height (bars do not)
     near = np.abs(hts - cap_height[hseg]) <= np.maximum(1.0, 0.08 * cap_height)[hseg]
     near |= (x_height > 0)[hseg] & (np.abs(hts - x_height[hseg]) <= np.maximum(1.0, 0.1 * x_height)[hseg])
@@ -703,68 +704,91 @@ def _lowercase(gw: np.ndarray, gh: np.ndarray, tops: np.ndarray, bots: np.ndarra
     return which & ((np.bincount(seg[desc | dots], minlength=nl) > 0) | wide)
 
 
-def _median_sorted(s: list[float]) -> float:
-    n = len(s)
-    return (s[(n - 1) // 2] + s[n // 2]) / 2
+def _seg_last(seg: np.ndarray, n: int) -> np.ndarray:
+    """Index of the last entry of each of n segments (``seg`` sorted, every one non-empty)."""
+    return np.searchsorted(seg, np.arange(n), "right") - 1
 
 
-def _height_clusters(hs: list[float], lg: list[float]) -> tuple[float, int, float, int]:
-    """(x-height, its glyphs, tall height, its glyphs) from heights above the baseline;
-    0.0 and 0 for a missing cluster. ``hs`` sorted, ``lg`` their logs.
+def _height_clusters(hs: np.ndarray, seg: np.ndarray, nh: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x-height, its glyphs, tall height, its glyphs) of each line from its heights above
+    the baseline (``hs`` sorted within each line ``seg``, sorted; ``nh`` heights per line,
+    0 or at least 2); 0.0 and 0 for a missing cluster.
 
     Two clusters when the best split of the sorted heights (Otsu on log height) leaves
     medians at least ``TALL_OVER_X`` apart and two glyphs at least below it (one short
     glyph is a symbol: the lower ring of %, a bullet); else one cluster, returned as tall
     (callers decide from dots and descenders whether it was lowercase).
 
-    Plain Python on a few dozen heights (numpy's per-call cost dominates there), with the
-    same float64 operations in the same order as the array form: running sums, x * x."""
-    n = len(lg)
-    split = 0
-    if n >= 2:
-        csum = []
-        acc = 0.0
-        for v in lg:
-            acc += v
-            csum.append(acc)
-        total = csum[-1]
-        best = None
-        for i in range(1, n):
-            m0 = csum[i - 1] / i
-            m1 = (total - csum[i - 1]) / (n - i)
-            dm = m1 - m0
-            between = (i * (n - i)) * (dm * dm)
-            if best is None or between > best:
-                best, split = between, i
-    if n >= 3 and 2 <= split:
-        lo, hi = hs[:split], hs[split:]
-        x = _median_sorted(lo)
-        cap, n_cap = _tall(hi, x)
-        if cap > TALL_MAX_OVER_X * x:
-            # no font is like that: the tall ones are icons, avatars or controls
-            return 0.0, 0, x, len(lo)
-        if cap >= TALL_OVER_X * x:
-            return x, len(lo), cap, n_cap
-    cap, n_cap = _tall(hs)
-    return 0.0, 0, cap, n_cap
+    Every line at once, in the float64 operations of a line on its own: running sums along
+    the rows of a zero-padded matrix (sequential), the first best split."""
+    nl = len(nh)
+    xh, xc, cap, cc = np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl)
+    li = np.flatnonzero(nh)
+    if not len(li):
+        return xh, xc, cap, cc
+    n = nh[li]
+    a = n.cumsum() - n
+    # Otsu on log height: between-class variance of each split i (1 .. n - 1)
+    m = int(n.max())
+    pos = np.arange(len(hs)) - a.repeat(n)
+    row = np.arange(len(li)).repeat(n)
+    lg = np.zeros((len(li), m))
+    lg[row, pos] = np.log(hs)
+    csum = np.cumsum(lg, axis=1)
+    total = csum[np.arange(len(li)), n - 1]
+    i = np.arange(1, m)
+    c = csum[:, :-1]
+    rest = n[:, None] - i
+    m0 = c / i
+    m1 = (total[:, None] - c) / np.maximum(rest, 1)
+    dm = m1 - m0
+    between = (i * rest) * (dm * dm)
+    between[rest <= 0] = -np.inf
+    split = np.argmax(between, axis=1) + 1
+    two = (n >= 3) & (split >= 2)
+    # the x-height: the median of the heights below the split
+    lo_a, lo_b = a + (split - 1) // 2, a + split // 2
+    x = np.where(two, (hs[np.minimum(lo_a, len(hs) - 1)] + hs[np.minimum(lo_b, len(hs) - 1)]) / 2, 0.0)
+    t_cap, t_n = _tall(hs, a + split, a + n, two, x)
+    icons = two & (t_cap > TALL_MAX_OVER_X * x)
+    both = two & ~icons & (t_cap >= TALL_OVER_X * x)
+    one = ~icons & ~both
+    o_cap, o_n = _tall(hs, a, a + n, one, np.zeros(len(li)))
+    xh[li] = np.where(both, x, 0.0)
+    xc[li] = np.where(both, split, 0)
+    cap[li] = np.where(both, t_cap, np.where(icons, x, o_cap))
+    cc[li] = np.where(both, t_n, np.where(icons, split, o_n))
+    return xh, xc, cap, cc
 
 
-def _tall(hi: list[float], x: float = 0.0) -> tuple[float, int]:
-    """Height of the biggest group (consecutive heights within 4 %) of a cluster (sorted),
-    the higher one on a tie, and its size: capitals, digits and ascenders agree within a
-    few per cent, while $ and brackets stand higher and t lower. Where the x-height is
-    known, groups at least ``TALL_MIN_OVER_X`` times it come first (t, the commonest
+def _tall(hs: np.ndarray, s: np.ndarray, e: np.ndarray, which: np.ndarray, x: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Height of the biggest group (consecutive heights within 4 %) of each cluster
+    ``hs[s:e]`` (sorted) of the lines ``which``, the higher one on a tie, and its size
+    (0.0 and 0 elsewhere): capitals, digits and ascenders agree within a few per cent,
+    while $ and brackets stand higher and t lower. Where the x-height ``x`` is known (not
+    0), groups at least ``TALL_MIN_OVER_X`` times it come first (t, the commonest
     tall-ish lowercase letter, stands 1.15-1.2 x-heights tall, capitals and ascenders
     1.28-1.4)."""
-    groups = [[hi[0]]]
-    for prev, v in zip(hi, hi[1:]):
-        if v > 1.04 * prev:
-            groups.append([v])
-        else:
-            groups[-1].append(v)
-    best = max(range(len(groups)),
-               key=lambda i: (groups[i][-1] >= TALL_MIN_OVER_X * x, len(groups[i]), i))
-    return _median_sorted(groups[best]), len(groups[best])
+    out_h, out_n = np.zeros(len(s)), np.zeros(len(s), np.int64)
+    w = np.flatnonzero(which & (e > s))
+    if not len(w):
+        return out_h, out_n
+    idx, line = _ramps(s[w], e[w] - s[w])
+    v = hs[idx]
+    new = np.ones(len(idx), bool)
+    new[1:] = (line[1:] != line[:-1]) | (v[1:] > 1.04 * v[:-1])
+    gstart = np.flatnonzero(new)
+    glen = np.diff(np.r_[gstart, len(idx)])
+    gline = line[gstart]
+    glast = v[gstart + glen - 1]
+    gmed = (v[gstart + (glen - 1) // 2] + v[gstart + glen // 2]) / 2
+    # best by (reaches TALL_MIN_OVER_X x-heights, size, later): the last after sorting
+    order = np.lexsort((np.arange(len(gstart)), glen, glast >= TALL_MIN_OVER_X * x[w][gline], gline))
+    best = order[_seg_last(gline[order], len(w))]
+    out_h[w], out_n[w] = gmed[best], glen[best]
+    return out_h, out_n
 
 
 def _stroke(cov: np.ndarray, pat: np.ndarray, ch: np.ndarray, cw: np.ndarray, which: np.ndarray,
