@@ -286,7 +286,8 @@ def _frame_counts(lab: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, 
 
 
 def _same_bg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a - b).max(axis=-1) <= MAX_LINK_BG
+    d = np.abs(a - b)
+    return np.maximum(np.maximum(d[:, 0], d[:, 1]), d[:, 2]) <= MAX_LINK_BG
 
 
 def _line_groups(image: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -295,30 +296,42 @@ def _line_groups(image: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[
     Each candidate paints its core (the middle half of its height) into a label map; from
     the middle of its right side it looks right for about a word space (its own height)
     and links to the first core it meets, if that candidate stands on the same background
-    (colour just outside its corners) and is of a compatible height."""
+    (colour just outside its corners) and is of a compatible height. The map holds only
+    the rows looked along."""
     H, W = image.shape[:2]
     x, y, w, h = (stats[ids, i].astype(np.int64) for i in range(4))
     n = len(ids)
     # background colour: median of the four pixels just outside the corners
     cxs = np.stack([x - 1, x + w, x - 1, x + w]).clip(0, W - 1)
     cys = np.stack([y - 1, y - 1, y + h, y + h]).clip(0, H - 1)
-    bgc = np.median(image[cys, cxs].astype(np.float32), axis=0)  # (n, 3)
-    labels = np.zeros((H, W), np.int32)
+    # (the mean of the middle two, as np.median; exact on integers)
+    four = np.sort(image[cys, cxs], axis=0)
+    bgc = (four[1].astype(np.float32) + four[2]) / 2  # (n, 3)
     top = y + h // 4
     bot = np.maximum(y + h - 1 - h // 4, top)
-    # small first, so a big candidate's core never hides the small ones it overlaps
-    for i in np.argsort(-h, kind="stable"):
-        labels[top[i]:bot[i] + 1, x[i]:x[i] + w[i]] = i + 1
     # scan right from two rows around each candidate's middle (a descender's middle is low,
     # an ascender's high: one of the two rows meets the next glyph's core)
+    scan_rows = (y + (2 * h) // 5, y + (3 * h) // 5)
+    rows = np.unique(np.concatenate(scan_rows))
+    # cores painted small first, so a big candidate's core never hides the small ones it
+    # overlaps: each pixel holds the latest painted (the highest rank) of the cores on it
+    order = np.argsort(-h, kind="stable")
+    rank = np.empty(n, np.int32)
+    rank[order] = np.arange(1, n + 1, dtype=np.int32)
+    r0 = np.searchsorted(rows, top)
+    pr, pc = _ramps(r0, np.searchsorted(rows, bot, "right") - r0)  # (map row, candidate)
+    at, k = _ramps(pr * W + x[pc], w[pc])
+    labels = np.zeros(len(rows) * W, np.int32)
+    np.maximum.at(labels, at, rank[pc[k]])
     start = np.minimum(x + w, W - 1)
     length = np.clip(np.minimum(h + 1, W - start), 1, None)
     seg = np.repeat(np.arange(n), length)
     offs = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
     first = np.full(n, -1, np.int64)
     first_off = np.full(n, np.iinfo(np.int64).max)
-    for row in (y + (2 * h) // 5, y + (3 * h) // 5):
-        hit = labels[row[seg], start[seg] + offs] - 1
+    for row in scan_rows:
+        got = labels[np.searchsorted(rows, row)[seg] * W + start[seg] + offs]
+        hit = np.where(got > 0, order[np.maximum(got, 1) - 1], -1)
         hv_ = np.maximum(hit, 0)
         ratio = np.maximum(h[seg], h[hv_]) / np.maximum(np.minimum(h[seg], h[hv_]), 1)
         # a much smaller or larger glyph (a period, an icon) is looked past, a change of
