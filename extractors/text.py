@@ -280,8 +280,7 @@ def _frame_counts(lab: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, 
     seg_len = np.concatenate([np.where(inner, 3, wb[cid]), np.full(len(ci), 3, np.int64)])
     starts = np.cumsum(seg_len) - seg_len
     idx = np.repeat(seg_at - starts, seg_len) + np.arange(int(seg_len.sum()))
-    pc = np.repeat(seg_c, seg_len)
-    lp = ids[pc]
+    lp = np.repeat(ids.astype(lab.dtype)[seg_c], seg_len)
     return np.bincount(lp[lab.ravel()[idx] == lp], minlength=len(x))
 
 
@@ -486,8 +485,10 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     if inky.any():
         at = np.flatnonzero(inky)
         ps = np.searchsorted(pat, at, "right") - 1
-        # the pixels back from their differences (exact)
-        ink_rgb[alive] = _seg_median_u8((diff[at] + bgs[ps]).astype(np.uint8), ps, len(sel))[0][alive]
+        # the pixels themselves, from the image
+        r, c_ = np.divmod(at - pat[ps], cw[sel][ps])
+        at = (cy0[sel][ps] + r) * W + cx0[sel][ps] + c_
+        ink_rgb[alive] = _seg_median_u8(image.reshape(-1, 3)[at], ps, len(sel))[0][alive]
     d = ink_rgb - bgs
     dd = (d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]  # exact: see dist2
     alive &= dd >= MIN_CONTRAST ** 2
@@ -505,11 +506,16 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     n_fg = _seg_count(fg, pat)
     alive &= n_fg > 0
     # distance from the background-ink ramp, channel by channel (as cov[fg][:, None] * d)
-    resid = np.zeros(len(diff), np.float32)
+    resid = np.empty(len(diff), np.float32)
+    off = np.empty(len(diff), np.float32)
     for c in range(3):
-        off = cov * d[:, c].repeat(npx)
-        np.subtract(diff[:, c], off, out=off)
-        np.maximum(resid, np.abs(off, out=off), out=resid)
+        out = resid if c == 0 else off
+        np.multiply(cov, d[:, c].repeat(npx), out=out)
+        np.subtract(diff[:, c], out, out=out)
+        np.abs(out, out=out)
+        if c:
+            np.maximum(resid, off, out=resid)
+    del off
     # resid > lim (float64) compared in float32: against the largest float32 <= lim
     lim = 24.0 + 0.15 * np.sqrt(dd.astype(np.float64))
     lim32 = lim.astype(np.float32)
@@ -828,18 +834,16 @@ def _stroke(cov: np.ndarray, pat: np.ndarray, ch: np.ndarray, cw: np.ndarray, wh
     blen = (r1 - r0) * (w + 2)
     blk = blen.cumsum() - blen
     buf = np.zeros(int(blen.sum()), np.float32)
+    csum = np.empty_like(buf)
     first = pat[li] + r0 * w
-    src, s = _ramps(first, (r1 - r0) * w)
-    k = src - first[s]
-    ws = w[s]
-    buf[blk[s] + k + 2 * (k // ws) + 1] = cov[src]
+    for a, b, f, n_, w_ in zip(blk.tolist(), (blk + blen).tolist(), first.tolist(), (r1 - r0).tolist(),
+                               w.tolist(), strict=True):
+        buf[a:b].reshape(n_, w_ + 2)[:, 1:-1] = cov[f:f + n_ * w_].reshape(n_, w_)
+        np.cumsum(buf[a:b], out=csum[a:b])
     on = buf > 0.1
     change = np.flatnonzero(on[1:] != on[:-1]) + 1
     # every row starts and ends off (the zero pads): changes pair up into runs
     starts, ends = change[0::2], change[1::2]
-    csum = np.empty_like(buf)
-    for a, b in zip(blk.tolist(), (blk + blen).tolist(), strict=True):
-        np.cumsum(buf[a:b], out=csum[a:b])
     # run [start, end): sum = csum[end - 1] - csum[start - 1]; every run starts after a 0
     sums = csum[ends - 1] - csum[starts - 1]
     keep = sums >= 0.5
