@@ -497,9 +497,10 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     cov = np.zeros(len(diff), np.float32)
     ddc = np.where(alive, dd, 1.0).astype(np.float32)
     v = d / ddc[:, None]
-    for i in np.flatnonzero(alive).tolist():
-        a, h_, w_ = int(pat[i]), int(ch[sel[i]]), int(cw[sel[i]])
-        np.matmul(diff[a:a + h_ * w_].reshape(h_, w_, 3), v[i], out=cov[a:a + h_ * w_].reshape(h_, w_))
+    li = np.flatnonzero(alive)
+    for a, b_, h_, w_, v_ in zip(pat[li].tolist(), (pat + npx)[li].tolist(), ch[sel[li]].tolist(),
+                                 cw[sel[li]].tolist(), v[li], strict=True):
+        np.matmul(diff[a:b_].reshape(h_, w_, 3), v_, out=cov[a:b_].reshape(h_, w_))
     np.maximum(cov, 0.0, out=cov)
     np.minimum(cov, 1.0, out=cov)
     fg = dist2 > FRAME_TOL ** 2
