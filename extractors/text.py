@@ -395,15 +395,17 @@ def _seg_median_u8(vals: np.ndarray, seg: np.ndarray, n: int) -> tuple[np.ndarra
     cum = np.stack([np.bincount(base + vals[:, c], minlength=n * 256) for c in range(3)])
     cum = cum.reshape(3, n, 256).cumsum(axis=2)
     # the value at sorted position p is the number of levels with at most p values below
-    lo = (cum <= ((cnt - 1) // 2)[:, None]).sum(axis=2).T.astype(np.float32)
-    hi = (cum <= (cnt // 2)[:, None]).sum(axis=2).T.astype(np.float32)
+    # (cum is non-decreasing up to cnt: the count of levels at most p is where it first
+    # passes p)
+    lo = np.argmax(cum > ((cnt - 1) // 2)[:, None], axis=2).T.astype(np.float32)
+    hi = np.argmax(cum > (cnt // 2)[:, None], axis=2).T.astype(np.float32)
     return (lo + hi) / 2, cnt
 
 
 def _seg_count(mask: np.ndarray, pat: np.ndarray) -> np.ndarray:
     """True values of a boolean array in each of its segments (non-empty, starting at
-    ``pat``): where the true values lie, against the segment starts."""
-    return np.diff(np.searchsorted(np.flatnonzero(mask), np.r_[pat, len(mask)]))
+    ``pat``; each shorter than 2**31)."""
+    return np.add.reduceat(mask, pat, dtype=np.int32)
 
 
 def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> list[TextLine]:
