@@ -393,12 +393,12 @@ def _seg_median_u8(vals: np.ndarray, seg: np.ndarray, n: int) -> tuple[np.ndarra
     base = seg * 256
     # cumulative histogram of each channel of each segment: (3, n, 256)
     cum = np.stack([np.bincount(base + vals[:, c], minlength=n * 256) for c in range(3)])
-    cum = cum.reshape(3, n, 256).cumsum(axis=2)
+    cum = cum.reshape(3, n, 256).cumsum(axis=2, dtype=np.int32)
     # the value at sorted position p is the number of levels with at most p values below
     # (cum is non-decreasing up to cnt: the count of levels at most p is where it first
     # passes p)
-    lo = np.argmax(cum > ((cnt - 1) // 2)[:, None], axis=2).T.astype(np.float32)
-    hi = np.argmax(cum > (cnt // 2)[:, None], axis=2).T.astype(np.float32)
+    lo = np.argmax(cum > ((cnt - 1) // 2).astype(np.int32)[:, None], axis=2).T.astype(np.float32)
+    hi = np.argmax(cum > (cnt // 2).astype(np.int32)[:, None], axis=2).T.astype(np.float32)
     return (lo + hi) / 2, cnt
 
 
