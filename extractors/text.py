@@ -433,7 +433,7 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     fseg = np.concatenate([fs_r, fs_c]) % n
     fpix = image.reshape(-1, 3)[np.concatenate([fi_r, fi_c])]
     bg, nf = _seg_median_u8(fpix, fseg, n)
-    fd = np.abs(fpix - bg[fseg])
+    fd = np.abs(fpix.astype(np.float32) - bg[fseg])  # (numpy's mixed uint8 - float32 loop is slow)
     uni = np.maximum(np.maximum(fd[:, 0], fd[:, 1]), fd[:, 2]) <= FRAME_TOL
     ok = np.bincount(fseg[uni], minlength=n) >= MIN_FRAME_UNIFORM * nf
     # crops, end to end: pixel rows (float32 RGB) minus the crop's background, exact (bg
