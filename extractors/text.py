@@ -37,8 +37,8 @@ Units and limits
     sans fonts stand 0-5 % above the capitals. Text smaller than ~6 px x-height is unreliable;
     single glyphs, text on photos and text touching boxes or underlines may be missed;
     two pieces of text less than a word space apart on one row and one background are one
-    line (a multi-colour line takes the colour farthest from its background). ~0.1 ms per
-    line plus ~10-25 ms per 1440x900 image on one core (crm_dense, 217 lines: ~32 ms).
+    line (a multi-colour line takes the colour farthest from its background). ~0.05 ms per
+    line plus ~8-20 ms per 1440x900 image on one core (crm_dense, 217 lines: ~21 ms).
     Deterministic: same pixels, same lines.
 
 Memo
@@ -216,7 +216,7 @@ def _find_text_lines(image: np.ndarray) -> list[TextLine]:
         return []
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
-    edge = (grad >= EDGE_MIN).astype(np.uint8)
+    edge = cv2.threshold(grad, EDGE_MIN - 1, 1, cv2.THRESH_BINARY, dst=grad)[1]  # grad >= EDGE_MIN
     # BBDT: the same labels and stats as the default (Spaghetti), ~3x faster with stats
     n, lab, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(edge, 8, cv2.CV_32S, cv2.CCL_BBDT)
     if n <= 1:
@@ -280,13 +280,13 @@ def _frame_counts(lab: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray, 
     seg_len = np.concatenate([np.where(inner, 3, wb[cid]), np.full(len(ci), 3, np.int64)])
     starts = np.cumsum(seg_len) - seg_len
     idx = np.repeat(seg_at - starts, seg_len) + np.arange(int(seg_len.sum()))
-    pc = np.repeat(seg_c, seg_len)
-    lp = ids[pc]
+    lp = np.repeat(ids.astype(lab.dtype)[seg_c], seg_len)
     return np.bincount(lp[lab.ravel()[idx] == lp], minlength=len(x))
 
 
 def _same_bg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a - b).max(axis=-1) <= MAX_LINK_BG
+    d = np.abs(a - b)
+    return np.maximum(np.maximum(d[:, 0], d[:, 1]), d[:, 2]) <= MAX_LINK_BG
 
 
 def _line_groups(image: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -295,30 +295,42 @@ def _line_groups(image: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[
     Each candidate paints its core (the middle half of its height) into a label map; from
     the middle of its right side it looks right for about a word space (its own height)
     and links to the first core it meets, if that candidate stands on the same background
-    (colour just outside its corners) and is of a compatible height."""
+    (colour just outside its corners) and is of a compatible height. The map holds only
+    the rows looked along."""
     H, W = image.shape[:2]
     x, y, w, h = (stats[ids, i].astype(np.int64) for i in range(4))
     n = len(ids)
     # background colour: median of the four pixels just outside the corners
     cxs = np.stack([x - 1, x + w, x - 1, x + w]).clip(0, W - 1)
     cys = np.stack([y - 1, y - 1, y + h, y + h]).clip(0, H - 1)
-    bgc = np.median(image[cys, cxs].astype(np.float32), axis=0)  # (n, 3)
-    labels = np.zeros((H, W), np.int32)
+    # (the mean of the middle two, as np.median; exact on integers)
+    four = np.sort(image[cys, cxs], axis=0)
+    bgc = (four[1].astype(np.float32) + four[2]) / 2  # (n, 3)
     top = y + h // 4
     bot = np.maximum(y + h - 1 - h // 4, top)
-    # small first, so a big candidate's core never hides the small ones it overlaps
-    for i in np.argsort(-h, kind="stable"):
-        labels[top[i]:bot[i] + 1, x[i]:x[i] + w[i]] = i + 1
     # scan right from two rows around each candidate's middle (a descender's middle is low,
     # an ascender's high: one of the two rows meets the next glyph's core)
+    scan_rows = (y + (2 * h) // 5, y + (3 * h) // 5)
+    rows = np.unique(np.concatenate(scan_rows))
+    # cores painted small first, so a big candidate's core never hides the small ones it
+    # overlaps: each pixel holds the latest painted (the highest rank) of the cores on it
+    order = np.argsort(-h, kind="stable")
+    rank = np.empty(n, np.int32)
+    rank[order] = np.arange(1, n + 1, dtype=np.int32)
+    r0 = np.searchsorted(rows, top)
+    pr, pc = _ramps(r0, np.searchsorted(rows, bot, "right") - r0)  # (map row, candidate)
+    at, k = _ramps(pr * W + x[pc], w[pc])
+    labels = np.zeros(len(rows) * W, np.int32)
+    np.maximum.at(labels, at, rank[pc[k]])
     start = np.minimum(x + w, W - 1)
     length = np.clip(np.minimum(h + 1, W - start), 1, None)
     seg = np.repeat(np.arange(n), length)
     offs = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
     first = np.full(n, -1, np.int64)
     first_off = np.full(n, np.iinfo(np.int64).max)
-    for row in (y + (2 * h) // 5, y + (3 * h) // 5):
-        hit = labels[row[seg], start[seg] + offs] - 1
+    for row in scan_rows:
+        got = labels[np.searchsorted(rows, row)[seg] * W + start[seg] + offs]
+        hit = np.where(got > 0, order[np.maximum(got, 1) - 1], -1)
         hv_ = np.maximum(hit, 0)
         ratio = np.maximum(h[seg], h[hv_]) / np.maximum(np.minimum(h[seg], h[hv_]), 1)
         # a much smaller or larger glyph (a period, an icon) is looked past, a change of
@@ -381,11 +393,19 @@ def _seg_median_u8(vals: np.ndarray, seg: np.ndarray, n: int) -> tuple[np.ndarra
     base = seg * 256
     # cumulative histogram of each channel of each segment: (3, n, 256)
     cum = np.stack([np.bincount(base + vals[:, c], minlength=n * 256) for c in range(3)])
-    cum = cum.reshape(3, n, 256).cumsum(axis=2)
+    cum = cum.reshape(3, n, 256).cumsum(axis=2, dtype=np.int32)
     # the value at sorted position p is the number of levels with at most p values below
-    lo = (cum <= ((cnt - 1) // 2)[:, None]).sum(axis=2).T.astype(np.float32)
-    hi = (cum <= (cnt // 2)[:, None]).sum(axis=2).T.astype(np.float32)
+    # (cum is non-decreasing up to cnt: the count of levels at most p is where it first
+    # passes p)
+    lo = np.argmax(cum > ((cnt - 1) // 2).astype(np.int32)[:, None], axis=2).T.astype(np.float32)
+    hi = np.argmax(cum > (cnt // 2).astype(np.int32)[:, None], axis=2).T.astype(np.float32)
     return (lo + hi) / 2, cnt
+
+
+def _seg_count(mask: np.ndarray, pat: np.ndarray) -> np.ndarray:
+    """True values of a boolean array in each of its segments (non-empty, starting at
+    ``pat``; each shorter than 2**31)."""
+    return np.add.reduceat(mask, pat, dtype=np.int32)
 
 
 def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> list[TextLine]:
@@ -413,33 +433,38 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     fseg = np.concatenate([fs_r, fs_c]) % n
     fpix = image.reshape(-1, 3)[np.concatenate([fi_r, fi_c])]
     bg, nf = _seg_median_u8(fpix, fseg, n)
-    fd = np.abs(fpix - bg[fseg])
+    fd = np.abs(fpix.astype(np.float32) - bg[fseg])  # (numpy's mixed uint8 - float32 loop is slow)
     uni = np.maximum(np.maximum(fd[:, 0], fd[:, 1]), fd[:, 2]) <= FRAME_TOL
     ok = np.bincount(fseg[uni], minlength=n) >= MIN_FRAME_UNIFORM * nf
-    # crops, end to end: pixel rows of uint8 RGB
+    # crops, end to end: pixel rows (float32 RGB) minus the crop's background, exact (bg
+    # is a multiple of 0.5)
     sel = np.flatnonzero(ok)
     if not len(sel):
         return []
     npx = ch[sel] * cw[sel]
-    pix = np.concatenate([image[y0:y1, x0:x1].reshape(-1, 3) for y0, y1, x0, x1 in zip(
-        cy0[sel].tolist(), cy1[sel].tolist(), cx0[sel].tolist(), cx1[sel].tolist(), strict=True)])
-    pseg = np.arange(len(sel)).repeat(npx)
     pat = npx.cumsum() - npx
     bgs = bg[sel]
-    # channel by channel: repeating a channel is much cheaper than repeating rows of three
-    diff = pix.astype(np.float32)
-    for c in range(3):
-        diff[:, c] -= bgs[:, c].repeat(npx)
-    sq = diff * diff
+    diff = np.empty((int(npx.sum()), 3), np.float32)
+    # OpenCV: numpy's mixed uint8 - float32 loop is several times slower
+    for y0, y1, x0, x1, a, b_, bg_ in zip(cy0[sel].tolist(), cy1[sel].tolist(), cx0[sel].tolist(),
+                                          cx1[sel].tolist(), pat.tolist(), (pat + npx).tolist(),
+                                          bgs.tolist(), strict=True):
+        cv2.subtract(image[y0:y1, x0:x1], (*bg_, 0.0), dst=diff[a:b_].reshape(y1 - y0, x1 - x0, 3),
+                     dtype=cv2.CV_32F)
     # squared distance from the background; exact in float32 in any order (bg is a multiple
-    # of 0.5, so every term is a multiple of 0.25 below 2**16)
-    dist2 = sq[:, 0] + sq[:, 1] + sq[:, 2]
+    # of 0.5, so every term is a multiple of 0.25 below 2**16); channel by channel, without
+    # a full-size array of squares
+    dist2 = diff[:, 0] * diff[:, 0]
+    term = diff[:, 1] * diff[:, 1]
+    dist2 += term
+    dist2 += np.multiply(diff[:, 2], diff[:, 2], out=term)
+    del term
     # the k-th largest distance: mostly the maximum itself (the ink's solid core); else
     # only values over the contrast floor and over the k-th largest column maximum (k
     # columns reach that) can be it
     top = np.maximum.reduceat(dist2, pat)
     kk = np.maximum(3, npx // 500)
-    n_top = np.add.reduceat(dist2 == top.repeat(npx), pat, dtype=np.int64)
+    n_top = _seg_count(dist2 == top.repeat(npx), pat)
     far2 = top.astype(np.float64)
     alive = top >= MIN_CONTRAST ** 2
     for i in np.flatnonzero(alive & (n_top < kk)).tolist():
@@ -460,35 +485,46 @@ def _measure_all(image: np.ndarray, bands: list[tuple[int, int, int, int]]) -> l
     inky = dist2 >= np.where(alive, thr, np.inf).astype(np.float32).repeat(npx)
     ink_rgb = np.zeros((len(sel), 3), np.float32)
     if inky.any():
-        ink_rgb[alive] = _seg_median_u8(pix[inky], pseg[inky], len(sel))[0][alive]
+        at = np.flatnonzero(inky)
+        ps = np.searchsorted(pat, at, "right") - 1
+        # the pixels themselves, from the image
+        r, c_ = np.divmod(at - pat[ps], cw[sel][ps])
+        at = (cy0[sel][ps] + r) * W + cx0[sel][ps] + c_
+        ink_rgb[alive] = _seg_median_u8(image.reshape(-1, 3)[at], ps, len(sel))[0][alive]
     d = ink_rgb - bgs
     dd = (d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) + d[:, 2] * d[:, 2]  # exact: see dist2
     alive &= dd >= MIN_CONTRAST ** 2
     # coverage: projection on the background-ink segment (a matrix product per crop, as
     # BLAS rounds it), clipped to [0, 1]
-    cov = np.zeros(len(pix), np.float32)
+    cov = np.zeros(len(diff), np.float32)
     ddc = np.where(alive, dd, 1.0).astype(np.float32)
     v = d / ddc[:, None]
-    for i in np.flatnonzero(alive).tolist():
-        a, h_, w_ = int(pat[i]), int(ch[sel[i]]), int(cw[sel[i]])
-        np.matmul(diff[a:a + h_ * w_].reshape(h_, w_, 3), v[i], out=cov[a:a + h_ * w_].reshape(h_, w_))
+    li = np.flatnonzero(alive)
+    for a, b_, h_, w_, v_ in zip(pat[li].tolist(), (pat + npx)[li].tolist(), ch[sel[li]].tolist(),
+                                 cw[sel[li]].tolist(), v[li], strict=True):
+        np.matmul(diff[a:b_].reshape(h_, w_, 3), v_, out=cov[a:b_].reshape(h_, w_))
     np.maximum(cov, 0.0, out=cov)
     np.minimum(cov, 1.0, out=cov)
     fg = dist2 > FRAME_TOL ** 2
-    n_fg = np.add.reduceat(fg, pat, dtype=np.int64)
+    n_fg = _seg_count(fg, pat)
     alive &= n_fg > 0
     # distance from the background-ink ramp, channel by channel (as cov[fg][:, None] * d)
-    resid = np.zeros(len(pix), np.float32)
+    resid = np.empty(len(diff), np.float32)
+    off = np.empty(len(diff), np.float32)
     for c in range(3):
-        off = cov * d[:, c].repeat(npx)
-        np.subtract(diff[:, c], off, out=off)
-        np.maximum(resid, np.abs(off, out=off), out=resid)
+        out = resid if c == 0 else off
+        np.multiply(cov, d[:, c].repeat(npx), out=out)
+        np.subtract(diff[:, c], out, out=out)
+        np.abs(out, out=out)
+        if c:
+            np.maximum(resid, off, out=resid)
+    del off
     # resid > lim (float64) compared in float32: against the largest float32 <= lim
     lim = 24.0 + 0.15 * np.sqrt(dd.astype(np.float64))
     lim32 = lim.astype(np.float32)
     lim32 = np.where(lim32 > lim, np.nextafter(lim32, np.float32(-np.inf)), lim32)
     far = (resid > lim32.repeat(npx)) & fg
-    alive &= np.add.reduceat(far, pat, dtype=np.int64) <= MAX_OFF_RAMP * n_fg
+    alive &= _seg_count(far, pat) <= MAX_OFF_RAMP * n_fg
     inked = (cov >= INK).view(np.uint8)
     live = np.flatnonzero(alive)
     return _glyph_lines(cov, inked, pat[live], ch[sel[live]], cw[sel[live]], cx0[sel[live]],
@@ -516,7 +552,15 @@ def _seg_median(vals: np.ndarray, seg: np.ndarray, n: int) -> np.ndarray:
     """``_median`` of each segment (``seg`` sorted; NaN where empty), in the values' own
     arithmetic: (a + b) / 2 of the two middle values."""
     cnt = np.bincount(seg, minlength=n)
-    s = vals[np.lexsort((vals, seg))]
+    bits = vals.view(np.int32) if vals.dtype == np.float32 else vals
+    if bits.dtype in (np.int32, np.int64) and len(vals) and bits.min() >= 0 and bits.max() < 2 ** 31:
+        # non-negative int32-sized values or float32 (whose bits then order as its values
+        # do): one sort of (segment, bits) in an int64 does what the two-key sort does
+        key = (seg.astype(np.int64) << 32) | bits
+        key.sort()
+        s = key.astype(np.int32).view(vals.dtype) if vals.dtype == np.float32 else key & 0xFFFFFFFF
+    else:
+        s = vals[np.lexsort((vals, seg))]
     at = cnt.cumsum() - cnt
     full = cnt > 0
     lo, hi = at[full] + (cnt[full] - 1) // 2, at[full] + cnt[full] // 2
@@ -628,18 +672,11 @@ def _glyph_lines(cov: np.ndarray, inked: np.ndarray, pat: np.ndarray, ch: np.nda
     hts, hseg = hts[tall], hseg[tall]
     nh = np.bincount(hseg, minlength=nl)
     alive &= nh >= 2
-    # height clusters line by line (plain Python), on heights sorted once
+    # height clusters of all lines at once, on heights sorted once
     k = alive[hseg]
     hts, hseg = hts[k], hseg[k]
     hts = hts[np.lexsort((hts, hseg))]
-    hs, lg = hts.tolist(), np.log(hts).tolist()
-    clusters = np.zeros((nl, 4))
-    a = 0
-    for i in np.flatnonzero(alive).tolist():
-        b = a + int(nh[i])
-        clusters[i] = _height_clusters(hs[a:b], lg[a:b])
-        a = b
-    x_height, x_count, cap_height, cap_count = clusters.T
+    x_height, x_count, cap_height, cap_count = _height_clusters(hts, hseg, nh * alive)
     # text: most glyph heights sit at the x-height or the tall height (bars do not)
     near = np.abs(hts - cap_height[hseg]) <= np.maximum(1.0, 0.08 * cap_height)[hseg]
     near |= (x_height > 0)[hseg] & (np.abs(hts - x_height[hseg]) <= np.maximum(1.0, 0.1 * x_height)[hseg])
@@ -693,68 +730,91 @@ def _lowercase(gw: np.ndarray, gh: np.ndarray, tops: np.ndarray, bots: np.ndarra
     return which & ((np.bincount(seg[desc | dots], minlength=nl) > 0) | wide)
 
 
-def _median_sorted(s: list[float]) -> float:
-    n = len(s)
-    return (s[(n - 1) // 2] + s[n // 2]) / 2
+def _seg_last(seg: np.ndarray, n: int) -> np.ndarray:
+    """Index of the last entry of each of n segments (``seg`` sorted, every one non-empty)."""
+    return np.searchsorted(seg, np.arange(n), "right") - 1
 
 
-def _height_clusters(hs: list[float], lg: list[float]) -> tuple[float, int, float, int]:
-    """(x-height, its glyphs, tall height, its glyphs) from heights above the baseline;
-    0.0 and 0 for a missing cluster. ``hs`` sorted, ``lg`` their logs.
+def _height_clusters(hs: np.ndarray, seg: np.ndarray, nh: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x-height, its glyphs, tall height, its glyphs) of each line from its heights above
+    the baseline (``hs`` sorted within each line ``seg``, sorted; ``nh`` heights per line,
+    0 or at least 2); 0.0 and 0 for a missing cluster.
 
     Two clusters when the best split of the sorted heights (Otsu on log height) leaves
     medians at least ``TALL_OVER_X`` apart and two glyphs at least below it (one short
     glyph is a symbol: the lower ring of %, a bullet); else one cluster, returned as tall
     (callers decide from dots and descenders whether it was lowercase).
 
-    Plain Python on a few dozen heights (numpy's per-call cost dominates there), with the
-    same float64 operations in the same order as the array form: running sums, x * x."""
-    n = len(lg)
-    split = 0
-    if n >= 2:
-        csum = []
-        acc = 0.0
-        for v in lg:
-            acc += v
-            csum.append(acc)
-        total = csum[-1]
-        best = None
-        for i in range(1, n):
-            m0 = csum[i - 1] / i
-            m1 = (total - csum[i - 1]) / (n - i)
-            dm = m1 - m0
-            between = (i * (n - i)) * (dm * dm)
-            if best is None or between > best:
-                best, split = between, i
-    if n >= 3 and 2 <= split:
-        lo, hi = hs[:split], hs[split:]
-        x = _median_sorted(lo)
-        cap, n_cap = _tall(hi, x)
-        if cap > TALL_MAX_OVER_X * x:
-            # no font is like that: the tall ones are icons, avatars or controls
-            return 0.0, 0, x, len(lo)
-        if cap >= TALL_OVER_X * x:
-            return x, len(lo), cap, n_cap
-    cap, n_cap = _tall(hs)
-    return 0.0, 0, cap, n_cap
+    Every line at once, in the float64 operations of a line on its own: running sums along
+    the rows of a zero-padded matrix (sequential), the first best split."""
+    nl = len(nh)
+    xh, xc, cap, cc = np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl)
+    li = np.flatnonzero(nh)
+    if not len(li):
+        return xh, xc, cap, cc
+    n = nh[li]
+    a = n.cumsum() - n
+    # Otsu on log height: between-class variance of each split i (1 .. n - 1)
+    m = int(n.max())
+    pos = np.arange(len(hs)) - a.repeat(n)
+    row = np.arange(len(li)).repeat(n)
+    lg = np.zeros((len(li), m))
+    lg[row, pos] = np.log(hs)
+    csum = np.cumsum(lg, axis=1)
+    total = csum[np.arange(len(li)), n - 1]
+    i = np.arange(1, m)
+    c = csum[:, :-1]
+    rest = n[:, None] - i
+    m0 = c / i
+    m1 = (total[:, None] - c) / np.maximum(rest, 1)
+    dm = m1 - m0
+    between = (i * rest) * (dm * dm)
+    between[rest <= 0] = -np.inf
+    split = np.argmax(between, axis=1) + 1
+    two = (n >= 3) & (split >= 2)
+    # the x-height: the median of the heights below the split
+    lo_a, lo_b = a + (split - 1) // 2, a + split // 2
+    x = np.where(two, (hs[np.minimum(lo_a, len(hs) - 1)] + hs[np.minimum(lo_b, len(hs) - 1)]) / 2, 0.0)
+    t_cap, t_n = _tall(hs, a + split, a + n, two, x)
+    icons = two & (t_cap > TALL_MAX_OVER_X * x)
+    both = two & ~icons & (t_cap >= TALL_OVER_X * x)
+    one = ~icons & ~both
+    o_cap, o_n = _tall(hs, a, a + n, one, np.zeros(len(li)))
+    xh[li] = np.where(both, x, 0.0)
+    xc[li] = np.where(both, split, 0)
+    cap[li] = np.where(both, t_cap, np.where(icons, x, o_cap))
+    cc[li] = np.where(both, t_n, np.where(icons, split, o_n))
+    return xh, xc, cap, cc
 
 
-def _tall(hi: list[float], x: float = 0.0) -> tuple[float, int]:
-    """Height of the biggest group (consecutive heights within 4 %) of a cluster (sorted),
-    the higher one on a tie, and its size: capitals, digits and ascenders agree within a
-    few per cent, while $ and brackets stand higher and t lower. Where the x-height is
-    known, groups at least ``TALL_MIN_OVER_X`` times it come first (t, the commonest
+def _tall(hs: np.ndarray, s: np.ndarray, e: np.ndarray, which: np.ndarray, x: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Height of the biggest group (consecutive heights within 4 %) of each cluster
+    ``hs[s:e]`` (sorted) of the lines ``which``, the higher one on a tie, and its size
+    (0.0 and 0 elsewhere): capitals, digits and ascenders agree within a few per cent,
+    while $ and brackets stand higher and t lower. Where the x-height ``x`` is known (not
+    0), groups at least ``TALL_MIN_OVER_X`` times it come first (t, the commonest
     tall-ish lowercase letter, stands 1.15-1.2 x-heights tall, capitals and ascenders
     1.28-1.4)."""
-    groups = [[hi[0]]]
-    for prev, v in zip(hi, hi[1:]):
-        if v > 1.04 * prev:
-            groups.append([v])
-        else:
-            groups[-1].append(v)
-    best = max(range(len(groups)),
-               key=lambda i: (groups[i][-1] >= TALL_MIN_OVER_X * x, len(groups[i]), i))
-    return _median_sorted(groups[best]), len(groups[best])
+    out_h, out_n = np.zeros(len(s)), np.zeros(len(s), np.int64)
+    w = np.flatnonzero(which & (e > s))
+    if not len(w):
+        return out_h, out_n
+    idx, line = _ramps(s[w], e[w] - s[w])
+    v = hs[idx]
+    new = np.ones(len(idx), bool)
+    new[1:] = (line[1:] != line[:-1]) | (v[1:] > 1.04 * v[:-1])
+    gstart = np.flatnonzero(new)
+    glen = np.diff(np.r_[gstart, len(idx)])
+    gline = line[gstart]
+    glast = v[gstart + glen - 1]
+    gmed = (v[gstart + (glen - 1) // 2] + v[gstart + glen // 2]) / 2
+    # best by (reaches TALL_MIN_OVER_X x-heights, size, later): the last after sorting
+    order = np.lexsort((np.arange(len(gstart)), glen, glast >= TALL_MIN_OVER_X * x[w][gline], gline))
+    best = order[_seg_last(gline[order], len(w))]
+    out_h[w], out_n[w] = gmed[best], glen[best]
+    return out_h, out_n
 
 
 def _stroke(cov: np.ndarray, pat: np.ndarray, ch: np.ndarray, cw: np.ndarray, which: np.ndarray,
@@ -777,18 +837,16 @@ def _stroke(cov: np.ndarray, pat: np.ndarray, ch: np.ndarray, cw: np.ndarray, wh
     blen = (r1 - r0) * (w + 2)
     blk = blen.cumsum() - blen
     buf = np.zeros(int(blen.sum()), np.float32)
+    csum = np.empty_like(buf)
     first = pat[li] + r0 * w
-    src, s = _ramps(first, (r1 - r0) * w)
-    k = src - first[s]
-    ws = w[s]
-    buf[blk[s] + k + 2 * (k // ws) + 1] = cov[src]
+    for a, b, f, n_, w_ in zip(blk.tolist(), (blk + blen).tolist(), first.tolist(), (r1 - r0).tolist(),
+                               w.tolist(), strict=True):
+        buf[a:b].reshape(n_, w_ + 2)[:, 1:-1] = cov[f:f + n_ * w_].reshape(n_, w_)
+        np.cumsum(buf[a:b], out=csum[a:b])
     on = buf > 0.1
     change = np.flatnonzero(on[1:] != on[:-1]) + 1
     # every row starts and ends off (the zero pads): changes pair up into runs
     starts, ends = change[0::2], change[1::2]
-    csum = np.empty_like(buf)
-    for a, b in zip(blk.tolist(), (blk + blen).tolist(), strict=True):
-        np.cumsum(buf[a:b], out=csum[a:b])
     # run [start, end): sum = csum[end - 1] - csum[start - 1]; every run starts after a 0
     sums = csum[ends - 1] - csum[starts - 1]
     keep = sums >= 0.5
