@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import stylestream.threads  # noqa: F401  (first: pins compute threads before numpy/OpenCV load)
 from stylestream import __version__
 from stylestream.config import DEFAULT_HOST, DEFAULT_PORT, ENV_HELP, Settings
 from stylestream.extractors import CATALOG, group_members, load_plugins

@@ -112,3 +112,19 @@ async def test_tail_prints_bus_traffic_readably(stack: Stack, shot: Path) -> Non
     subject, doc = out[1].split("  ", 1)
     assert subject == f"style.results.{rid}.fast" and json.loads(doc)["ok"] is True
     assert out[2].startswith(f"style.results.{rid}._request  ")
+
+
+async def test_cli_processes_compute_on_one_thread_unless_told() -> None:
+    """Workers scale by processes: the CLI pins numpy/BLAS/OpenCV to one thread before they
+    load; a value the user set wins."""
+    probe = ("import stylestream.cli, os, cv2; "
+             "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'], cv2.getNumThreads())")
+    base = {k: v for k, v in os.environ.items() if k not in (
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")}
+    for extra, want in (({}, "1 1 1"), ({"OPENBLAS_NUM_THREADS": "3"}, "3 1 1")):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", probe, env={**base, "PYTHONPATH": str(ROOT), **extra},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()
+        assert out.decode().split() == want.split()
