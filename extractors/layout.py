@@ -210,38 +210,39 @@ class _Rows:
 def _regions(image: np.ndarray, tol: int):
     H, W = image.shape[:2]
     ch = cv2.split(image)
-    dx = None
-    dy = None
-    for c in ch:
-        ax = cv2.absdiff(c[:, 1:], c[:, :-1])
-        ay = cv2.absdiff(c[1:], c[:-1])
-        dx = ax if dx is None else cv2.max(dx, ax)
-        dy = ay if dy is None else cv2.max(dy, ay)
+    # largest channel difference to the right (dx, in dxp between zero columns) and down
+    dxp = np.zeros((H, W + 1), np.uint8)
+    dyp = np.zeros((H + 1, W), np.uint8)
+    dx = dxp[:, 1:W]
+    dy = dyp[1:H]
+    for i, c in enumerate(ch):
+        if i == 0:
+            cv2.absdiff(c[:, 1:], c[:, :-1], dst=dx)
+            cv2.absdiff(c[1:], c[:-1], dst=dy)
+        else:
+            cv2.max(dx, cv2.absdiff(c[:, 1:], c[:, :-1]), dst=dx)
+            cv2.max(dy, cv2.absdiff(c[1:], c[:-1]), dst=dy)
     # pixels are nodes of a grid at twice the resolution. The link between two neighbours
     # is open when both are flat (no neighbour differs by more than tol) and within tol,
     # or when they are (nearly) equal: a one-pixel bridge of exact fill between two parts
     # (a tight badge whose text nearly meets its curved ends) keeps them one region, while
     # the small steps of an anti-aliased low-contrast curve do not chain a box to its
     # surroundings. (A step over tol makes both its pixels edge pixels: a link between two
-    # flat pixels is always within tol.)
-    ex = cv2.compare(dx, tol, cv2.CMP_GT)
-    ey = cv2.compare(dy, tol, cv2.CMP_GT)
-    edge = np.zeros((H, W), np.uint8)
-    edge[:, 1:] = ex
-    edge[:, :-1] |= ex
-    edge[1:] |= ey
-    edge[:-1] |= ey
+    # flat pixels is always within tol.) With nb a pixel's largest difference to any
+    # neighbour, a link is open when max(nb, nb of the other) <= tol or its own difference
+    # <= same, i.e. when min(that max, difference + tol - same) <= tol (saturating add).
+    nb = cv2.max(cv2.max(dxp[:, :-1], dxp[:, 1:]), cv2.max(dyp[:-1], dyp[1:]))
     same = max(0, tol - TOL_LOSSLESS)
     h_open = np.zeros((H, W), np.uint8)
     v_open = np.zeros((H, W), np.uint8)
-    h_open[:, :-1] = cv2.bitwise_or(cv2.compare(dx, same, cv2.CMP_LE),
-                                    cv2.bitwise_not(cv2.bitwise_or(edge[:, 1:], edge[:, :-1])))
-    v_open[:-1] = cv2.bitwise_or(cv2.compare(dy, same, cv2.CMP_LE),
-                                 cv2.bitwise_not(cv2.bitwise_or(edge[1:], edge[:-1])))
+    cv2.compare(cv2.min(cv2.max(nb[:, 1:], nb[:, :-1]), cv2.add(dx, tol - same)), tol, cv2.CMP_LE,
+                dst=h_open[:, :-1])
+    cv2.compare(cv2.min(cv2.max(nb[1:], nb[:-1]), cv2.add(dy, tol - same)), tol, cv2.CMP_LE,
+                dst=v_open[:-1])
     # even rows: pixel, link right, pixel, ...; odd rows: link down, nothing, link down, ...
-    grid = np.empty((H, 2, 2 * W), np.uint8)
-    grid[:, 0] = cv2.merge([np.full((H, W), 255, np.uint8), h_open]).reshape(H, 2 * W)
-    grid[:, 1] = cv2.merge([v_open, np.zeros((H, W), np.uint8)]).reshape(H, 2 * W)
+    grid = np.empty((H, 2, W, 2), np.uint8)
+    cv2.merge([np.full((H, W), 255, np.uint8), h_open], dst=grid[:, 0])
+    cv2.merge([v_open, np.zeros((H, W), np.uint8)], dst=grid[:, 1])
     grid = grid.reshape(2 * H, 2 * W)
     # two diagonal neighbours in this grid always share a node, so 8-connectivity gives the
     # same regions as 4, and OpenCV labels it faster (its last row and column are closed
