@@ -54,6 +54,7 @@ Memo
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -207,6 +208,24 @@ class _Rows:
         return self.first[s:e], self.last[s:e]
 
 
+#: per thread, the last call's largest scratch arrays (the link grid and its labels, 18 bytes
+#: per image pixel): a fresh array of that size costs a page fault per 4 KiB page on first
+#: touch (~5000 for a 1440 x 900 image's labels), more than the labelling itself. Arrays
+#: over SCRATCH_MAX bytes are not kept.
+_SCRATCH = threading.local()
+SCRATCH_MAX = 1 << 27
+
+
+def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array for this thread, reused while the shape stays the same (never
+    handed out twice within one ``_find_boxes`` call, never part of a result)."""
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.empty(shape, dtype)
+        setattr(_SCRATCH, name, buf if buf.nbytes <= SCRATCH_MAX else None)
+    return buf
+
+
 def _regions(image: np.ndarray, tol: int):
     H, W = image.shape[:2]
     ch = cv2.split(image)
@@ -240,7 +259,7 @@ def _regions(image: np.ndarray, tol: int):
     cv2.compare(cv2.min(cv2.max(nb[1:], nb[:-1]), cv2.add(dy, tol - same)), tol, cv2.CMP_LE,
                 dst=v_open[:-1])
     # even rows: pixel, link right, pixel, ...; odd rows: link down, nothing, link down, ...
-    grid = np.empty((H, 2, W, 2), np.uint8)
+    grid = _scratch("grid", (H, 2, W, 2), np.uint8)
     cv2.merge([np.full((H, W), 255, np.uint8), h_open], dst=grid[:, 0])
     cv2.merge([v_open, np.zeros((H, W), np.uint8)], dst=grid[:, 1])
     grid = grid.reshape(2 * H, 2 * W)
@@ -251,7 +270,8 @@ def _regions(image: np.ndarray, tol: int):
     # nodes are pixels: a link lies between two of its pixels), over horizontal runs of
     # linked pixels (from the open links, one label each), which is much cheaper than
     # OpenCV's per-node statistics or a pass over the labels.
-    n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
+    big = _scratch("labels", (2 * H, 2 * W), np.int32)
+    n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI, labels=big)
     labels = big[::2, ::2]
     # every row's last link is closed: runs end at closed links and never span two rows
     ends = np.flatnonzero(h_open.ravel() == 0)
@@ -606,13 +626,16 @@ def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
     own (3 px, or 2 at the profile's end): (start, end) or (-1, -1)."""
     m = len(P)
     while j < m:
-        # the run: pixels within tol of its first one
-        a0, a1, a2 = P[j]
+        # the run: pixels within tol of its first one (most are equal to it)
+        a = P[j]
+        a0, a1, a2 = a
         k = j + 1
         while k < m:
-            c0, c1, c2 = P[k]
-            if abs(c0 - a0) > tol or abs(c1 - a1) > tol or abs(c2 - a2) > tol:
-                break
+            c = P[k]
+            if c != a:
+                c0, c1, c2 = c
+                if abs(c0 - a0) > tol or abs(c1 - a1) > tol or abs(c2 - a2) > tol:
+                    break
             k += 1
         if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
             return j, k
