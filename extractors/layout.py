@@ -286,22 +286,27 @@ def _regions(image: np.ndarray, tol: int):
     # colour statistics (of the regions that may become candidates) on every other pixel of
     # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
     # enough samples. Sums go over the runs of even rows (exact integer sums, from
-    # cumulative sums), which is much cheaper than weighted counts over every sample.
+    # integral images), which is much cheaper than weighted counts over every sample.
     k = len(rows.offs) - 1
-    even = (row[pick] & 1) == 0
+    pr = row[pick]
+    even = (pr & 1) == 0
     rl = kk[even]
-    sr = row[pick][even] >> 1
-    sw = (W + 1) // 2
-    a = sr * sw + ((x0[pick][even] + 1) >> 1)      # first sample of the run
-    b = sr * sw + (x1[pick][even] >> 1) + 1        # one past its last
+    sr = pr[even] >> 1
+    a = (x0[pick][even] + 1) >> 1      # first sample of the run (column of the samples)
+    b = (x1[pick][even] >> 1) + 1      # one past its last
     cnt = np.bincount(rl, weights=b - a, minlength=k + 1)
     den = np.maximum(cnt, 1.0)
     sch = [np.ascontiguousarray(c[::2, ::2]) for c in ch]
+    # a run's sum from the integral image: its row's prefix sums at b and at a
+    wi = sch[0].shape[1] + 1
+    depth = cv2.CV_32S if 255 * sch[0].size < 2**31 else cv2.CV_64F
+    top = sr * wi
+    bot = top + wi
     sums = []
     for c in sch:
-        cs = np.zeros(c.size + 1, np.int64)
-        np.cumsum(c.ravel(), out=cs[1:])
-        sums.append(np.bincount(rl, weights=cs[b] - cs[a], minlength=k + 1))
+        ii = cv2.integral(c, sdepth=depth).ravel()
+        s = (ii.take(bot + b) - ii.take(top + b)) - (ii.take(bot + a) - ii.take(top + a))
+        sums.append(np.bincount(rl, weights=s, minlength=k + 1))
     mean = np.stack(sums, axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
@@ -564,18 +569,22 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
-    # one profile per row of blk, pixels in image order
-    blk = img[base + positions, lo:hi] if vertical else img[lo:hi, base + positions].swapaxes(0, 1)
+    # one profile per position, pixels in image order (basic slices: cheaper than a gather)
+    if vertical:
+        blk = [img[base + p, lo:hi] for p in positions.tolist()]
+    else:
+        blk = [img[lo:hi, base + p] for p in positions.tolist()]
     if memo is None:
         memo = {}
-    key = (blk.tobytes(), len(blk), step, F, curved)
+    raw = [prof.tobytes() for prof in blk]
+    key = (tuple(raw), step, F, curved)
     vote = memo.get(key)
     if vote is not None:
         return vote
     reaches_edge = n < PROFILE
     reads: list[_Vote] = []
-    for prof in blk:
-        pkey = (prof.tobytes(), step, F, reaches_edge)
+    for prof, pb in zip(blk, raw, strict=True):
+        pkey = (pb, step, F, reaches_edge)
         r = memo.get(pkey)
         if r is None:
             P = prof.tolist()
