@@ -167,8 +167,9 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
     found: list[tuple] = []
     # side readings by profile content: rows of one table, buttons of one kind repeat them
     memo: dict = {}
-    for lab in _candidates(stats, uniform, text_lines):
-        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast, memo)
+    for lab in _candidates(stats, uniform, rows, text_lines):
+        m = _measure(image, labels, int(lab), stats[lab], mean[rows.lut[lab]], rows.of(int(lab)), tol,
+                     contrast, memo)
         if m is not None:
             found.append(m)
     # corner radii of all boxes at once (see ``_box_radii``)
@@ -319,8 +320,7 @@ def _regions(image: np.ndarray, tol: int):
     bad = np.bincount(sl.ravel()[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
-    sel = rows.lut
-    return labels, stats, m[sel], uniform[sel], rows, ch
+    return labels, stats, m, uniform, rows, ch
 
 
 def _label_stats(lab, row, x0, x1, n: int):
@@ -381,17 +381,16 @@ def _label_stats(lab, row, x0, x1, n: int):
     return stats, _Rows(lut, offs, x0[srt[head]], x1[srt[tail]]), kk, pick
 
 
-def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarray:
+def _candidates(stats: np.ndarray, uniform: np.ndarray, rows: _Rows, text_lines) -> np.ndarray:
+    # the regions of ``rows`` passed the size tests (label 0, the links' background, never
+    # does); ``uniform`` is by their index + 1, in label order
+    ids = np.flatnonzero(rows.lut)[uniform[1:] >= MIN_UNIFORM]
+    if len(ids) == 0 or not text_lines:
+        return ids
     x = stats[:, cv2.CC_STAT_LEFT]
     y = stats[:, cv2.CC_STAT_TOP]
     w = stats[:, cv2.CC_STAT_WIDTH]
     h = stats[:, cv2.CC_STAT_HEIGHT]
-    a = stats[:, cv2.CC_STAT_AREA]
-    ok = (w >= MIN_SIDE - 2) & (h >= MIN_SIDE - 2) & (a >= MIN_AREA) & (uniform >= MIN_UNIFORM)
-    ok[0] = False  # label 0 is the links' background, not a region
-    ids = np.flatnonzero(ok)
-    if len(ids) == 0 or not text_lines:
-        return ids
     # ink of a glyph and its counters lie inside a line's ink band: within its rows, inside
     # it or just beyond its ends (a glyph the line grouping left out)
     t = np.array([(ln.x, ln.y, ln.w, ln.h) for ln in text_lines], np.float64)
@@ -592,8 +591,10 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
                 P.reverse()
             r = memo[pkey] = _profile(P, F, tol, contrast, reaches_edge)
         reads.append(r)
+    # the most common kind, "box" on a tie, else "edge" before "open"
     kinds = [r.a.kind for r in reads]
-    best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
+    nb, ne, no = kinds.count("box"), kinds.count("edge"), kinds.count("open")
+    best = "box" if nb >= ne and nb >= no else ("edge" if ne >= no else "open")
     a = _median_side([r.a for r in reads if r.a.kind == best], curved)
     bs = [r.b for r in reads if r.b is not None]
     b = _median_side(bs) if 2 * len(bs) > len(reads) else None
