@@ -369,16 +369,19 @@ def _label_stats(lab, row, x0, x1, n: int):
     row = row[sel]
     x0 = x0[sel]
     x1 = x1[sel]
-    srt = np.argsort(kk, kind="stable")
-    ks = kk[srt]
-    rs = row[srt]
-    head = np.ones(len(ks), bool)
-    head[1:] = (ks[1:] != ks[:-1]) | (rs[1:] != rs[:-1])
-    tail = np.ones(len(ks), bool)
-    tail[:-1] = head[1:]
-    offs = np.zeros(int(ok.sum()) + 1, np.intp)
-    np.cumsum(np.bincount(ks[head], minlength=len(offs))[1:], out=offs[1:])
-    return stats, _Rows(lut, offs, x0[srt[head]], x1[srt[tail]]), kk, pick
+    # rows of region q (index + 1) lie at offs[q - 1] + (row - its top): a region's rows
+    # are contiguous; a row's first column is the least of its runs' starts, its last the
+    # largest of their ends
+    nk = int(ok.sum())
+    offs = np.zeros(nk + 1, np.intp)
+    np.cumsum(h[ok[1:]], out=offs[1:])
+    base = offs[:-1] - top[1:][ok[1:]]
+    at = base[kk - 1] + row
+    first = np.full(int(offs[-1]), big, np.int64)
+    last = np.full(int(offs[-1]), -1, np.int64)
+    np.minimum.at(first, at, x0)
+    np.maximum.at(last, at, x1)
+    return stats, _Rows(lut, offs, first, last), kk, pick
 
 
 def _candidates(stats: np.ndarray, uniform: np.ndarray, rows: _Rows, text_lines) -> np.ndarray:
