@@ -312,12 +312,23 @@ def _regions(image: np.ndarray, tol: int):
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
     mu8 = m.astype(np.uint8)
-    sl = rows.lut.take(big[::4, ::4])
-    dev = None
-    for i, c in enumerate(sch):
-        ad = cv2.absdiff(c, mu8[:, i].take(sl))
-        dev = ad if dev is None else cv2.max(dev, ad)
-    bad = np.bincount(sl.ravel()[(dev > tol).ravel()], minlength=k + 1)
+    if k < 256:
+        # few regions: their indices in one byte, the means by table look-up, the count
+        # of samples off the mean by a histogram (exact: float32 counts below 2^24)
+        sl = rows.lut.astype(np.uint8).take(big[::4, ::4])
+        dev = None
+        for i, c in enumerate(sch):
+            ad = cv2.absdiff(c, cv2.LUT(sl, np.resize(mu8[:, i], 256)))
+            dev = ad if dev is None else cv2.max(dev, ad)
+        hist = cv2.calcHist([sl], [0], cv2.compare(dev, tol, cv2.CMP_GT), [256], [0, 256])
+        bad = hist.ravel()[: k + 1].astype(np.int64)
+    else:
+        sl = rows.lut.take(big[::4, ::4])
+        dev = None
+        for i, c in enumerate(sch):
+            ad = cv2.absdiff(c, mu8[:, i].take(sl))
+            dev = ad if dev is None else cv2.max(dev, ad)
+        bad = np.bincount(sl.ravel()[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
     return labels, stats, m, uniform, rows, ch
