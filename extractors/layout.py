@@ -49,6 +49,9 @@ Memo
     (resolved from the pixels when None) and the text lines (found, through their own memo,
     when None). The memo holds tuples of frozen ``Box`` objects and a hit returns a new list
     of them; it never changes a result: a changed pixel or argument misses. See ``text``.
+    Apart from the memo, each thread keeps the link grid and its labels (20 bytes per pixel of
+    its last image, each array up to ``SCRATCH_MAX`` bytes) to reuse on the next image of the
+    same size: fresh arrays that large cost more in page faults than the labelling.
 """
 
 from __future__ import annotations
@@ -209,7 +212,7 @@ class _Rows:
         return self.first[s:e], self.last[s:e]
 
 
-#: per thread, the last call's largest scratch arrays (the link grid and its labels, 18 bytes
+#: per thread, the last call's largest scratch arrays (the link grid and its labels, 20 bytes
 #: per image pixel): a fresh array of that size costs a page fault per 4 KiB page on first
 #: touch (~5000 for a 1440 x 900 image's labels), more than the labelling itself. Arrays
 #: over SCRATCH_MAX bytes are not kept.
@@ -424,14 +427,12 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | N
         return None  # the page itself
     # first and last pixel of each row (every row of a connected region holds some)
     first, last = rows
-    left = first - x0
-    right = last - x0
-    outline = float((right - left + 1).sum())
+    outline = float((last - first).sum() + len(first))
     if outline < MIN_RECT * cw * ch:
         return None
     # straight parts of each side: rows/columns where the region touches its bbox side
-    t_left = np.flatnonzero(left == 0)
-    t_right = np.flatnonzero(right == cw - 1)
+    t_left = np.flatnonzero(first == x0)
+    t_right = np.flatnonzero(last == x0 + cw - 1)
     t_top = np.flatnonzero(labels[y0, x0: x0 + cw] == lab)
     t_bottom = np.flatnonzero(labels[y0 + ch - 1, x0: x0 + cw] == lab)
     for t, length in ((t_left, ch), (t_right, ch), (t_top, cw), (t_bottom, cw)):
@@ -507,7 +508,7 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | N
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.array([_median([float(o[j]) for o in outs]) for j in range(3)])
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, area, left, right, x0, y0,
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, area, first - x0, last - x0, x0, y0,
                             outside, tol, contrast)):
         return None
 
