@@ -49,11 +49,15 @@ Memo
     (resolved from the pixels when None) and the text lines (found, through their own memo,
     when None). The memo holds tuples of frozen ``Box`` objects and a hit returns a new list
     of them; it never changes a result: a changed pixel or argument misses. See ``text``.
+    Apart from the memo, each thread keeps the link grid and its labels (20 bytes per pixel of
+    its last image, each array up to ``SCRATCH_MAX`` bytes) to reuse on the next image of the
+    same size: fresh arrays that large cost more in page faults than the labelling.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -166,8 +170,9 @@ def _find_boxes(image: np.ndarray, lossy: bool, text_lines: Sequence[TextLine]) 
     found: list[tuple] = []
     # side readings by profile content: rows of one table, buttons of one kind repeat them
     memo: dict = {}
-    for lab in _candidates(stats, uniform, text_lines):
-        m = _measure(image, labels, int(lab), stats[lab], mean[lab], rows.of(int(lab)), tol, contrast, memo)
+    for lab in _candidates(stats, uniform, rows, text_lines):
+        m = _measure(image, labels, int(lab), stats[lab], mean[rows.lut[lab]], rows.of(int(lab)), tol,
+                     contrast, memo)
         if m is not None:
             found.append(m)
     # corner radii of all boxes at once (see ``_box_radii``)
@@ -207,41 +212,60 @@ class _Rows:
         return self.first[s:e], self.last[s:e]
 
 
+#: per thread, the last call's largest scratch arrays (the link grid and its labels, 20 bytes
+#: per image pixel): a fresh array of that size costs a page fault per 4 KiB page on first
+#: touch (~5000 for a 1440 x 900 image's labels), more than the labelling itself. Arrays
+#: over SCRATCH_MAX bytes are not kept.
+_SCRATCH = threading.local()
+SCRATCH_MAX = 1 << 27
+
+
+def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array for this thread, reused while the shape stays the same (never
+    handed out twice within one ``_find_boxes`` call, never part of a result)."""
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = np.empty(shape, dtype)
+        setattr(_SCRATCH, name, buf if buf.nbytes <= SCRATCH_MAX else None)
+    return buf
+
+
 def _regions(image: np.ndarray, tol: int):
     H, W = image.shape[:2]
     ch = cv2.split(image)
-    dx = None
-    dy = None
-    for c in ch:
-        ax = cv2.absdiff(c[:, 1:], c[:, :-1])
-        ay = cv2.absdiff(c[1:], c[:-1])
-        dx = ax if dx is None else cv2.max(dx, ax)
-        dy = ay if dy is None else cv2.max(dy, ay)
+    # largest channel difference to the right (dx, in dxp between zero columns) and down
+    dxp = np.zeros((H, W + 1), np.uint8)
+    dyp = np.zeros((H + 1, W), np.uint8)
+    dx = dxp[:, 1:W]
+    dy = dyp[1:H]
+    for i, c in enumerate(ch):
+        if i == 0:
+            cv2.absdiff(c[:, 1:], c[:, :-1], dst=dx)
+            cv2.absdiff(c[1:], c[:-1], dst=dy)
+        else:
+            cv2.max(dx, cv2.absdiff(c[:, 1:], c[:, :-1]), dst=dx)
+            cv2.max(dy, cv2.absdiff(c[1:], c[:-1]), dst=dy)
     # pixels are nodes of a grid at twice the resolution. The link between two neighbours
     # is open when both are flat (no neighbour differs by more than tol) and within tol,
     # or when they are (nearly) equal: a one-pixel bridge of exact fill between two parts
     # (a tight badge whose text nearly meets its curved ends) keeps them one region, while
     # the small steps of an anti-aliased low-contrast curve do not chain a box to its
     # surroundings. (A step over tol makes both its pixels edge pixels: a link between two
-    # flat pixels is always within tol.)
-    ex = cv2.compare(dx, tol, cv2.CMP_GT)
-    ey = cv2.compare(dy, tol, cv2.CMP_GT)
-    edge = np.zeros((H, W), np.uint8)
-    edge[:, 1:] = ex
-    edge[:, :-1] |= ex
-    edge[1:] |= ey
-    edge[:-1] |= ey
+    # flat pixels is always within tol.) With nb a pixel's largest difference to any
+    # neighbour, a link is open when max(nb, nb of the other) <= tol or its own difference
+    # <= same, i.e. when min(that max, difference + tol - same) <= tol (saturating add).
+    nb = cv2.max(cv2.max(dxp[:, :-1], dxp[:, 1:]), cv2.max(dyp[:-1], dyp[1:]))
     same = max(0, tol - TOL_LOSSLESS)
     h_open = np.zeros((H, W), np.uint8)
     v_open = np.zeros((H, W), np.uint8)
-    h_open[:, :-1] = cv2.bitwise_or(cv2.compare(dx, same, cv2.CMP_LE),
-                                    cv2.bitwise_not(cv2.bitwise_or(edge[:, 1:], edge[:, :-1])))
-    v_open[:-1] = cv2.bitwise_or(cv2.compare(dy, same, cv2.CMP_LE),
-                                 cv2.bitwise_not(cv2.bitwise_or(edge[1:], edge[:-1])))
+    cv2.compare(cv2.min(cv2.max(nb[:, 1:], nb[:, :-1]), cv2.add(dx, tol - same)), tol, cv2.CMP_LE,
+                dst=h_open[:, :-1])
+    cv2.compare(cv2.min(cv2.max(nb[1:], nb[:-1]), cv2.add(dy, tol - same)), tol, cv2.CMP_LE,
+                dst=v_open[:-1])
     # even rows: pixel, link right, pixel, ...; odd rows: link down, nothing, link down, ...
-    grid = np.empty((H, 2, 2 * W), np.uint8)
-    grid[:, 0] = cv2.merge([np.full((H, W), 255, np.uint8), h_open]).reshape(H, 2 * W)
-    grid[:, 1] = cv2.merge([v_open, np.zeros((H, W), np.uint8)]).reshape(H, 2 * W)
+    grid = _scratch("grid", (H, 2, W, 2), np.uint8)
+    cv2.merge([np.full((H, W), 255, np.uint8), h_open], dst=grid[:, 0])
+    cv2.merge([v_open, np.zeros((H, W), np.uint8)], dst=grid[:, 1])
     grid = grid.reshape(2 * H, 2 * W)
     # two diagonal neighbours in this grid always share a node, so 8-connectivity gives the
     # same regions as 4, and OpenCV labels it faster (its last row and column are closed
@@ -250,7 +274,8 @@ def _regions(image: np.ndarray, tol: int):
     # nodes are pixels: a link lies between two of its pixels), over horizontal runs of
     # linked pixels (from the open links, one label each), which is much cheaper than
     # OpenCV's per-node statistics or a pass over the labels.
-    n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
+    big = _scratch("labels", (2 * H, 2 * W), np.int32)
+    n, big = cv2.connectedComponentsWithAlgorithm(grid, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI, labels=big)
     labels = big[::2, ::2]
     # every row's last link is closed: runs end at closed links and never span two rows
     ends = np.flatnonzero(h_open.ravel() == 0)
@@ -265,36 +290,51 @@ def _regions(image: np.ndarray, tol: int):
     # colour statistics (of the regions that may become candidates) on every other pixel of
     # every other row: regions worth measuring are at least MIN_SIDE wide, so each keeps
     # enough samples. Sums go over the runs of even rows (exact integer sums, from
-    # cumulative sums), which is much cheaper than weighted counts over every sample.
+    # integral images), which is much cheaper than weighted counts over every sample.
     k = len(rows.offs) - 1
-    even = (row[pick] & 1) == 0
+    pr = row[pick]
+    even = (pr & 1) == 0
     rl = kk[even]
-    sr = row[pick][even] >> 1
-    sw = (W + 1) // 2
-    a = sr * sw + ((x0[pick][even] + 1) >> 1)      # first sample of the run
-    b = sr * sw + (x1[pick][even] >> 1) + 1        # one past its last
+    sr = pr[even] >> 1
+    a = (x0[pick][even] + 1) >> 1      # first sample of the run (column of the samples)
+    b = (x1[pick][even] >> 1) + 1      # one past its last
     cnt = np.bincount(rl, weights=b - a, minlength=k + 1)
     den = np.maximum(cnt, 1.0)
     sch = [np.ascontiguousarray(c[::2, ::2]) for c in ch]
+    # a run's sum from the integral image: its row's prefix sums at b and at a
+    wi = sch[0].shape[1] + 1
+    depth = cv2.CV_32S if 255 * sch[0].size < 2**31 else cv2.CV_64F
+    top = sr * wi
+    bot = top + wi
     sums = []
     for c in sch:
-        cs = np.zeros(c.size + 1, np.int64)
-        np.cumsum(c.ravel(), out=cs[1:])
-        sums.append(np.bincount(rl, weights=cs[b] - cs[a], minlength=k + 1))
+        ii = cv2.integral(c, sdepth=depth).ravel()
+        s = (ii.take(bot + b) - ii.take(top + b)) - (ii.take(bot + a) - ii.take(top + a))
+        sums.append(np.bincount(rl, weights=s, minlength=k + 1))
     mean = np.stack(sums, axis=1) / den[:, None]
     # uniformity: share of the region's pixels within tol of its mean colour
     m = np.rint(mean).astype(np.int16)
     mu8 = m.astype(np.uint8)
-    sl = rows.lut.take(big[::4, ::4])
-    dev = None
-    for i, c in enumerate(sch):
-        ad = cv2.absdiff(c, mu8[:, i].take(sl))
-        dev = ad if dev is None else cv2.max(dev, ad)
-    bad = np.bincount(sl.ravel()[(dev > tol).ravel()], minlength=k + 1)
+    if k < 256:
+        # few regions: their indices in one byte, the means by table look-up, the count
+        # of samples off the mean by a histogram (exact: float32 counts below 2^24)
+        sl = rows.lut.astype(np.uint8).take(big[::4, ::4])
+        dev = None
+        for i, c in enumerate(sch):
+            ad = cv2.absdiff(c, cv2.LUT(sl, np.resize(mu8[:, i], 256)))
+            dev = ad if dev is None else cv2.max(dev, ad)
+        hist = cv2.calcHist([sl], [0], cv2.compare(dev, tol, cv2.CMP_GT), [256], [0, 256])
+        bad = hist.ravel()[: k + 1].astype(np.int64)
+    else:
+        sl = rows.lut.take(big[::4, ::4])
+        dev = None
+        for i, c in enumerate(sch):
+            ad = cv2.absdiff(c, mu8[:, i].take(sl))
+            dev = ad if dev is None else cv2.max(dev, ad)
+        bad = np.bincount(sl.ravel()[(dev > tol).ravel()], minlength=k + 1)
     uniform = np.where(cnt > 0, 1.0 - bad / den, 0.0)
     uniform[0] = 0.0
-    sel = rows.lut
-    return labels, stats, m[sel], uniform[sel], rows, ch
+    return labels, stats, m, uniform, rows, ch
 
 
 def _label_stats(lab, row, x0, x1, n: int):
@@ -343,29 +383,31 @@ def _label_stats(lab, row, x0, x1, n: int):
     row = row[sel]
     x0 = x0[sel]
     x1 = x1[sel]
-    srt = np.argsort(kk, kind="stable")
-    ks = kk[srt]
-    rs = row[srt]
-    head = np.ones(len(ks), bool)
-    head[1:] = (ks[1:] != ks[:-1]) | (rs[1:] != rs[:-1])
-    tail = np.ones(len(ks), bool)
-    tail[:-1] = head[1:]
-    offs = np.zeros(int(ok.sum()) + 1, np.intp)
-    np.cumsum(np.bincount(ks[head], minlength=len(offs))[1:], out=offs[1:])
-    return stats, _Rows(lut, offs, x0[srt[head]], x1[srt[tail]]), kk, pick
+    # rows of region q (index + 1) lie at offs[q - 1] + (row - its top): a region's rows
+    # are contiguous; a row's first column is the least of its runs' starts, its last the
+    # largest of their ends
+    nk = int(ok.sum())
+    offs = np.zeros(nk + 1, np.intp)
+    np.cumsum(h[ok[1:]], out=offs[1:])
+    base = offs[:-1] - top[1:][ok[1:]]
+    at = base[kk - 1] + row
+    first = np.full(int(offs[-1]), big, np.int64)
+    last = np.full(int(offs[-1]), -1, np.int64)
+    np.minimum.at(first, at, x0)
+    np.maximum.at(last, at, x1)
+    return stats, _Rows(lut, offs, first, last), kk, pick
 
 
-def _candidates(stats: np.ndarray, uniform: np.ndarray, text_lines) -> np.ndarray:
+def _candidates(stats: np.ndarray, uniform: np.ndarray, rows: _Rows, text_lines) -> np.ndarray:
+    # the regions of ``rows`` passed the size tests (label 0, the links' background, never
+    # does); ``uniform`` is by their index + 1, in label order
+    ids = np.flatnonzero(rows.lut)[uniform[1:] >= MIN_UNIFORM]
+    if len(ids) == 0 or not text_lines:
+        return ids
     x = stats[:, cv2.CC_STAT_LEFT]
     y = stats[:, cv2.CC_STAT_TOP]
     w = stats[:, cv2.CC_STAT_WIDTH]
     h = stats[:, cv2.CC_STAT_HEIGHT]
-    a = stats[:, cv2.CC_STAT_AREA]
-    ok = (w >= MIN_SIDE - 2) & (h >= MIN_SIDE - 2) & (a >= MIN_AREA) & (uniform >= MIN_UNIFORM)
-    ok[0] = False  # label 0 is the links' background, not a region
-    ids = np.flatnonzero(ok)
-    if len(ids) == 0 or not text_lines:
-        return ids
     # ink of a glyph and its counters lie inside a line's ink band: within its rows, inside
     # it or just beyond its ends (a glyph the line grouping left out)
     t = np.array([(ln.x, ln.y, ln.w, ln.h) for ln in text_lines], np.float64)
@@ -385,14 +427,12 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | N
         return None  # the page itself
     # first and last pixel of each row (every row of a connected region holds some)
     first, last = rows
-    left = first - x0
-    right = last - x0
-    outline = float((right - left + 1).sum())
+    outline = float((last - first).sum() + len(first))
     if outline < MIN_RECT * cw * ch:
         return None
     # straight parts of each side: rows/columns where the region touches its bbox side
-    t_left = np.flatnonzero(left == 0)
-    t_right = np.flatnonzero(right == cw - 1)
+    t_left = np.flatnonzero(first == x0)
+    t_right = np.flatnonzero(last == x0 + cw - 1)
     t_top = np.flatnonzero(labels[y0, x0: x0 + cw] == lab)
     t_bottom = np.flatnonzero(labels[y0 + ch - 1, x0: x0 + cw] == lab)
     for t, length in ((t_left, ch), (t_right, ch), (t_top, cw), (t_bottom, cw)):
@@ -468,7 +508,7 @@ def _measure(img, labels, lab, st, fill, rows, tol, contrast, memo) -> tuple | N
     outs = [sd.outside for sd in closed if sd.outside is not None]
     outside = np.array([_median([float(o[j]) for o in outs]) for j in range(3)])
     if (filled and area < 0.8 * outline and max(cw, ch) <= GLYPH_MAX
-            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, area, left, right, x0, y0,
+            and _glyph_ring(img, labels[y0: y0 + ch, x0: x0 + cw] == lab, area, first - x0, last - x0, x0, y0,
                             outside, tol, contrast)):
         return None
 
@@ -543,18 +583,22 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
     if n <= 0:
         return _Vote(_EDGE, None)
     lo, hi = (start - n, start + 1) if step < 0 else (start, start + n + 1)
-    # one profile per row of blk, pixels in image order
-    blk = img[base + positions, lo:hi] if vertical else img[lo:hi, base + positions].swapaxes(0, 1)
+    # one profile per position, pixels in image order (basic slices: cheaper than a gather)
+    if vertical:
+        blk = [img[base + p, lo:hi] for p in positions.tolist()]
+    else:
+        blk = [img[lo:hi, base + p] for p in positions.tolist()]
     if memo is None:
         memo = {}
-    key = (blk.tobytes(), len(blk), step, F, curved)
+    raw = [prof.tobytes() for prof in blk]
+    key = (tuple(raw), step, F, curved)
     vote = memo.get(key)
     if vote is not None:
         return vote
     reaches_edge = n < PROFILE
     reads: list[_Vote] = []
-    for prof in blk:
-        pkey = (prof.tobytes(), step, F, reaches_edge)
+    for prof, pb in zip(blk, raw, strict=True):
+        pkey = (pb, step, F, reaches_edge)
         r = memo.get(pkey)
         if r is None:
             P = prof.tolist()
@@ -562,8 +606,10 @@ def _side_vote(img, F, tol, contrast, positions, base, start, step, vertical, cu
                 P.reverse()
             r = memo[pkey] = _profile(P, F, tol, contrast, reaches_edge)
         reads.append(r)
+    # the most common kind, "box" on a tie, else "edge" before "open"
     kinds = [r.a.kind for r in reads]
-    best = max(("box", "edge", "open"), key=lambda k: (kinds.count(k), k == "box"))
+    nb, ne, no = kinds.count("box"), kinds.count("edge"), kinds.count("open")
+    best = "box" if nb >= ne and nb >= no else ("edge" if ne >= no else "open")
     a = _median_side([r.a for r in reads if r.a.kind == best], curved)
     bs = [r.b for r in reads if r.b is not None]
     b = _median_side(bs) if 2 * len(bs) > len(reads) else None
@@ -605,13 +651,16 @@ def _stable(P: list, j: int, tol: int, reaches_edge: bool) -> tuple[int, int]:
     own (3 px, or 2 at the profile's end): (start, end) or (-1, -1)."""
     m = len(P)
     while j < m:
-        # the run: pixels within tol of its first one
-        a0, a1, a2 = P[j]
+        # the run: pixels within tol of its first one (most are equal to it)
+        a = P[j]
+        a0, a1, a2 = a
         k = j + 1
         while k < m:
-            c0, c1, c2 = P[k]
-            if abs(c0 - a0) > tol or abs(c1 - a1) > tol or abs(c2 - a2) > tol:
-                break
+            c = P[k]
+            if c != a:
+                c0, c1, c2 = c
+                if abs(c0 - a0) > tol or abs(c1 - a1) > tol or abs(c2 - a2) > tol:
+                    break
             k += 1
         if k - j >= 3 or (k == m and (k - j >= 2 or reaches_edge)):
             return j, k
