@@ -660,8 +660,14 @@ def _cdf(z: np.ndarray) -> np.ndarray:
     x = np.asarray(z, np.float64) * 0.5
     a = np.abs(x)
     np.minimum(a, 1.5, out=a)
-    a3 = a * a
-    a3 *= a
+    return _spline_cdf(a, x >= 0)[0]
+
+
+def _spline_cdf(a: np.ndarray, positive: np.ndarray):
+    """``_cdf`` from a = min(|z| / 2, 1.5) and where z >= 0; also a * a and a <= 0.5, which
+    ``_pdf`` shares. In place where it can be (the grids of ``_starts`` are large)."""
+    aa = a * a
+    a3 = aa * a
     qa = 0.75 * a
     inner = qa + 0.5  # 0.5 + qa - a3 / 3
     inner -= a3 / 3.0
@@ -671,10 +677,11 @@ def _cdf(z: np.ndarray) -> np.ndarray:
     up -= tmp
     np.multiply(a, 1.125, out=tmp)
     up += tmp
-    np.copyto(up, inner, where=a <= 0.5)
+    le = a <= 0.5
+    np.copyto(up, inner, where=le)
     p = 1.0 - up
-    np.copyto(p, up, where=x >= 0)
-    return p
+    np.copyto(p, up, where=positive)
+    return p, aa, le
 
 
 def _pdf(z: np.ndarray) -> np.ndarray:
@@ -806,21 +813,7 @@ class _Geometry:
         a = np.abs(z)
         a *= 0.5
         np.minimum(a, 1.5, out=a)
-        aa = a * a
-        a3 = aa * a
-        qa = 0.75 * a
-        inner = qa + 0.5  # 0.5 + qa - a3 / 3
-        inner -= a3 / 3.0
-        up = a3 / 6.0  # 0.4375 + a3 / 6 - qa a + 1.125 a
-        up += 0.4375
-        tmp = qa * a
-        up -= tmp
-        np.multiply(a, 1.125, out=tmp)
-        up += tmp
-        le = a <= 0.5
-        np.copyto(up, inner, where=le)
-        p = 1.0 - up
-        np.copyto(p, up, where=z >= 0)
+        p, aa, le = _spline_cdf(a, z >= 0)
         ns, n, ne = self.ns, self.n, self.ne
         cov = p[:ns] - p[ns:]
         # the median along each term's lines: (arg)partition per row picks the same sample
