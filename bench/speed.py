@@ -12,19 +12,17 @@ own text lines and boxes, as in its one-extractor worker. Goal: each CV extracto
 
 from __future__ import annotations
 
-import os
+import stylestream.threads  # noqa: F401  (first: one thread, as in the workers)
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+# isort: split
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from color_speed import synthetic_ui  # noqa: E402

@@ -12,6 +12,9 @@ difference of the medians (a ratio in one run, never compared across runs).
 
 from __future__ import annotations
 
+import stylestream.threads  # noqa: F401  (first: one thread, as in the workers)
+
+# isort: split
 import argparse
 import asyncio
 import concurrent.futures
