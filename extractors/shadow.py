@@ -82,6 +82,7 @@ from typing import Any
 import numpy as np
 
 from stylestream.extractors import ExtractContext
+from stylestream.extractors.components import component_roots
 from stylestream.schemas.tokens import (
     EXTENSION_KEY,
     ColorValue,
@@ -284,21 +285,10 @@ def _merge_abutting(boxes: list[tuple[int, int, int, int]], scale: float):
     np.fill_diagonal(link, False)
     if not link.any():
         return list(boxes), [[i] for i in range(n)]
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(*np.nonzero(link)):
-        ri, rj = root(int(i)), root(int(j))
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
+    roots = component_roots(n, *np.nonzero(link)).tolist()
     groups: dict[int, list[int]] = {}
     for i in range(n):
-        groups.setdefault(root(i), []).append(i)
+        groups.setdefault(roots[i], []).append(i)
     out, members = [], []
     for idx in sorted(groups):
         g = groups[idx]

@@ -67,6 +67,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from stylestream.extractors.components import component_roots
+
 #: gradient (luma levels) that makes an edge pixel; light-grey placeholder text is ~60-90
 EDGE_MIN = 24
 #: edge components this tall or shorter are never glyphs (1-3 px rules and specks)
@@ -350,19 +352,7 @@ def _line_groups(image: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> list[
     i_idx = np.flatnonzero(first >= 0)
     j_idx = first[i_idx]
     ok = _same_bg(bgc[i_idx], bgc[j_idx])
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for a_, b_ in zip(i_idx[ok].tolist(), j_idx[ok].tolist(), strict=True):
-        ra, rb = find(a_), find(b_)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    root = np.array([find(i) for i in range(n)])
+    root = component_roots(n, i_idx[ok].tolist(), j_idx[ok].tolist())
     order = np.argsort(root, kind="stable")
     rs = root[order]
     starts = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1]])
